@@ -1,0 +1,66 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+PORT ?= 8080
+
+.PHONY: ensure-redis setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+        conformance compare bench-engine bench-service clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+cql/node_modules/.installed: cql/package.json cql/package-lock.json
+	cd cql && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup-runtime: $(VENV)/.runtime
+setup: $(VENV)/.dev cql/node_modules/.installed
+setup-node: cql/node_modules/.installed
+
+run: setup-runtime
+	$(BIN)/trd-cds serve --host 0.0.0.0 --port $(PORT)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy
+
+elm: setup-node
+	node cql/tools/build-elm.mjs
+
+check-elm: setup-node
+	node cql/tools/build-elm.mjs --check
+
+pytest: setup
+	$(BIN)/pytest -q
+
+conformance: setup
+	$(BIN)/trd-cds cql conformance $(SHARED)/cql-tests/cql --baseline tests/engine/conformance_baseline.json
+
+compare: setup
+	node cql/tools/reference-run.mjs --check
+
+# The tests start their own redis-server when none answers on 127.0.0.1:6379; make sure the
+# binary exists (Debian package) so they can.
+ensure-redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+test: setup ensure-redis lint check-elm pytest conformance
+
+bench-engine: setup
+	$(BIN)/python bench/bench_engine.py
+
+bench-service: setup
+	$(BIN)/python bench/bench_service.py
+
+clean:
+	rm -rf $(VENV) cql/node_modules .pytest_cache .mypy_cache .ruff_cache

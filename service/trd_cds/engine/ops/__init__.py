@@ -1,0 +1,1 @@
+"""Operator families; importing this package registers every ELM node type they compile."""
