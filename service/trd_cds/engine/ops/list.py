@@ -1,0 +1,418 @@
+"""CQL list operators (CQL 1.5 reference, "List Operators").
+
+Membership uses equality semantics (``values.equal``) with the exception the spec makes for
+lists: two nulls are the same element, a null and a value are different, and an uncertain
+comparison (an imprecise date against a precise one) does not count as a match.
+
+The set operators and the inclusion tests are plain functions here (``list_union`` ...); the
+node types they share with intervals (``In``, ``Contains``, ``Union`` ...) are registered by
+the interval module, which dispatches list operands to these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from functools import cmp_to_key
+from typing import TYPE_CHECKING, Any
+
+from .. import values
+from ..errors import CqlEvaluationError, ElmError
+from ..registry import Compiler, ElmNode, Evaluator, node, operator
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+__all__ = [
+    "hashable_elements",
+    "list_contains",
+    "list_distinct",
+    "list_except",
+    "list_in",
+    "list_included_in",
+    "list_includes",
+    "list_intersect",
+    "list_proper_contains",
+    "list_proper_in",
+    "list_proper_included_in",
+    "list_proper_includes",
+    "list_union",
+    "path_value",
+    "sort_values",
+]
+
+# Types whose Python equality and hash agree with CQL equality when a list holds only one of
+# them: membership then costs a hash look-up instead of a scan with values.equal.
+_HASHABLE_TYPES = frozenset({int, str, bool, Decimal})
+
+
+def hashable_elements(*lists: Sequence[Any]) -> bool:
+    """True when every non-null element of the lists has the same type, one of the above."""
+    kind: type | None = None
+    for lst in lists:
+        for x in lst:
+            if x is None:
+                continue
+            t = type(x)
+            if kind is None:
+                if t not in _HASHABLE_TYPES:
+                    return False
+                kind = t
+            elif t is not kind:
+                return False
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """List-element equality: nulls are equal to each other, uncertain counts as different."""
+    if a is None or b is None:
+        return a is None and b is None
+    return values.equal(a, b) is True
+
+
+def _member(x: Any, lst: Iterable[Any]) -> bool:
+    return any(_same(x, e) for e in lst)
+
+
+def list_distinct(lst: Sequence[Any]) -> list[Any]:
+    """The elements of ``lst`` without duplicates, first occurrences in order; nulls collapse."""
+    if hashable_elements(lst):
+        return list(dict.fromkeys(lst))
+    out: list[Any] = []
+    for x in lst:
+        if not _member(x, out):
+            out.append(x)
+    return out
+
+
+def list_contains(lst: Sequence[Any] | None, x: Any) -> bool:
+    """``lst contains x``: false for a null list; a null element matches a null ``x``."""
+    if lst is None:
+        return False
+    if x is None:
+        return any(e is None for e in lst)
+    return any(e is not None and values.equal(x, e) is True for e in lst)
+
+
+def list_in(x: Any, lst: Sequence[Any] | None) -> bool:
+    """``x in lst``, the converse of :func:`list_contains`."""
+    return list_contains(lst, x)
+
+
+def list_proper_contains(lst: Sequence[Any] | None, x: Any) -> bool | None:
+    """``lst properly includes x``: ``x`` is in the list and is not its only element.
+
+    Null when ``x`` is found and every other element's equality with it is unknown.
+    """
+    if lst is None or len(lst) < 2:
+        return False
+    if x is None:
+        return any(e is None for e in lst) and any(e is not None for e in lst)
+    found = other = unknown = False
+    for e in lst:
+        eq = None if e is None else values.equal(e, x)
+        if eq is None:
+            unknown = True
+        elif eq:
+            found = True
+        else:
+            other = True
+    if found and other:
+        return True
+    return None if unknown else False
+
+
+def list_proper_in(x: Any, lst: Sequence[Any] | None) -> bool | None:
+    """``x properly included in lst``, the converse of :func:`list_proper_contains`."""
+    return list_proper_contains(lst, x)
+
+
+def list_union(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any]:
+    """``a union b``: distinct elements of both; a null list counts as empty."""
+    return list_distinct([*(a or ()), *(b or ())])
+
+
+def list_intersect(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any] | None:
+    """``a intersect b``: distinct elements of ``a`` that are also in ``b``; null if either is."""
+    if a is None or b is None:
+        return None
+    if hashable_elements(a, b):
+        keep = set(b)
+        return [x for x in list_distinct(a) if x in keep]
+    return [x for x in list_distinct(a) if _member(x, b)]
+
+
+def list_except(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any] | None:
+    """``a except b``: distinct elements of ``a`` not in ``b``; a null ``b`` counts as empty."""
+    if a is None:
+        return None
+    if not b:
+        return list_distinct(a)
+    if hashable_elements(a, b):
+        drop = set(b)
+        return [x for x in list_distinct(a) if x not in drop]
+    return [x for x in list_distinct(a) if not _member(x, b)]
+
+
+def list_includes(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
+    """``a includes b``: every element of ``b`` is in ``a``; null if either list is null."""
+    if a is None or b is None:
+        return None
+    if hashable_elements(a, b):
+        return set(b).issubset(a)
+    return all(_member(x, a) for x in b)
+
+
+def list_included_in(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
+    """``a included in b``, the converse of :func:`list_includes`."""
+    return list_includes(b, a)
+
+
+def list_proper_includes(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
+    """``a properly includes b``: ``a`` includes ``b`` and has more elements."""
+    included = list_includes(a, b)
+    if included is None or a is None or b is None:
+        return None
+    return included and len(a) > len(b)
+
+
+def list_proper_included_in(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
+    """``a properly included in b``, the converse of :func:`list_proper_includes`."""
+    return list_proper_includes(b, a)
+
+
+# --- helpers shared with the aggregate functions ------------------------------------------
+
+
+def path_value(x: Any, path: str) -> Any:
+    """The value at a (dotted) property path of a tuple, FHIR element or object; null if absent."""
+    for part in path.split("."):
+        if x is None:
+            return None
+        x = x.get(part) if isinstance(x, Mapping) else getattr(x, part, None)
+    return x
+
+
+def _compare_nulls_first(a: Any, b: Any) -> int:
+    if a is None:
+        return 0 if b is None else -1
+    if b is None:
+        return 1
+    c = values.compare(a, b)
+    if c is not None:
+        return c
+    # Date/time values that agree as far as both go: the less precise one sorts first, as
+    # the reference engines and the HL7 tests do (@2012-10-05 before @2012-10-05T10).
+    pa, pb = getattr(a, "precision", None), getattr(b, "precision", None)
+    if pa is None or pb is None:
+        return 0
+    return int(pa > pb) - int(pa < pb)
+
+
+_NULLS_FIRST = cmp_to_key(_compare_nulls_first)
+
+
+def sort_values(items: Iterable[Any], descending: bool = False) -> list[Any]:
+    """Sort by CQL comparison; nulls first ascending, last descending (spec, 'Sort')."""
+    return sorted(items, key=_NULLS_FIRST, reverse=descending)
+
+
+# --- node types ---------------------------------------------------------------------------
+
+
+def _locator(elm: ElmNode) -> str | None:
+    loc = elm.get("locator")
+    return loc if isinstance(loc, str) else None
+
+
+def _child(elm: ElmNode, key: str, compiler: Compiler) -> Evaluator:
+    child = elm.get(key)
+    if not isinstance(child, dict):
+        raise ElmError(f"{elm.get('type')}: missing '{key}'", locator=_locator(elm))
+    return compiler.compile(child)
+
+
+@operator("Exists", propagate_null=False)
+def exists(lst: Sequence[Any] | None) -> bool:
+    return lst is not None and any(x is not None for x in lst)
+
+
+@operator("Distinct")
+def distinct(lst: Sequence[Any]) -> list[Any]:
+    return list_distinct(lst)
+
+
+@operator("Flatten")
+def flatten(lst: Sequence[Any]) -> list[Any]:
+    out: list[Any] = []
+    for x in lst:
+        if isinstance(x, list):
+            out.extend(x)
+        else:
+            # A non-list element (including null) is kept as a one-element list would be.
+            out.append(x)
+    return out
+
+
+@operator("Times")
+def times(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
+    """Cartesian product of two lists of tuples; each result tuple has both tuples' elements."""
+    return [values.CqlTuple({**x, **y}) for x in a for y in b]
+
+
+@node("SingletonFrom")
+def compile_singleton_from(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    (operand,) = [compiler.compile(o) for o in _operands(elm, 1)]
+    locator = _locator(elm)
+
+    def singleton_from(ctx: Context) -> Any:
+        lst = operand(ctx)
+        if not lst:
+            return None
+        if len(lst) > 1:
+            raise CqlEvaluationError(
+                f"singleton from: the list has {len(lst)} elements, expected at most one",
+                locator=locator,
+            )
+        return lst[0]
+
+    return singleton_from
+
+
+def _operands(elm: ElmNode, count: int) -> list[ElmNode]:
+    operand = elm.get("operand")
+    ops = operand if isinstance(operand, list) else [operand] if isinstance(operand, dict) else []
+    if len(ops) != count:
+        raise ElmError(f"{elm.get('type')}: expected {count} operand(s)", locator=_locator(elm))
+    return ops
+
+
+def _ordered_source(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    """The ``source`` of First/Last, sorted by the optional ``orderBy`` property."""
+    source = _child(elm, "source", compiler)
+    order_by = elm.get("orderBy")
+    if not order_by:
+        return source
+
+    def ordered(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        return _sort_by_path(list(lst), order_by, False)
+
+    return ordered
+
+
+@node("First")
+def compile_first(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _ordered_source(elm, compiler)
+
+    def first(ctx: Context) -> Any:
+        lst = source(ctx)
+        return lst[0] if lst else None
+
+    return first
+
+
+@node("Last")
+def compile_last(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _ordered_source(elm, compiler)
+
+    def last(ctx: Context) -> Any:
+        lst = source(ctx)
+        return lst[-1] if lst else None
+
+    return last
+
+
+def _slice_bound(index: int | None, count: int, default: int) -> int:
+    """Effective Slice index: null takes the default, negatives count back from the end."""
+    if index is None:
+        return default
+    if index < 0:
+        return max(index + count, 0)
+    return min(index, count)
+
+
+@node("Slice")
+def compile_slice(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    """Slice (also Skip, Take and Tail, which the translator rewrites to Slice)."""
+    source = _child(elm, "source", compiler)
+    start = compiler.compile_optional(elm.get("startIndex"))
+    end = compiler.compile_optional(elm.get("endIndex"))
+
+    def slice_(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        n = len(lst)
+        lo = _slice_bound(start(ctx), n, 0)
+        hi = _slice_bound(end(ctx), n, n)
+        return list(lst[lo:hi]) if hi > lo else []
+
+    return slice_
+
+
+@node("IndexOf")
+def compile_index_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _child(elm, "source", compiler)
+    element = _child(elm, "element", compiler)
+
+    def index_of(ctx: Context) -> int | None:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        x = element(ctx)
+        if x is None:
+            return None
+        for i, e in enumerate(lst):
+            if _same(x, e):
+                return i
+        return -1
+
+    return index_of
+
+
+def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[str | None, bool]:
+    """(property path or None for the element itself, descending) of one ``by`` item."""
+    kind = item.get("type")
+    direction = item.get("direction", "asc")
+    if direction not in ("asc", "ascending", "desc", "descending"):
+        raise ElmError(f"Sort: unknown direction {direction!r}", locator=_locator(elm))
+    descending = direction in ("desc", "descending")
+    if kind == "ByDirection":
+        return None, descending
+    if kind == "ByColumn":
+        path = item.get("path")
+        if not isinstance(path, str):
+            raise ElmError("Sort: ByColumn without a path", locator=_locator(elm))
+        return path, descending
+    # ByExpression needs the sort item bound as an alias: only queries produce it.
+    raise ElmError(f"Sort: unsupported sort item {kind}", locator=_locator(elm))
+
+
+def _sort_by_path(items: list[Any], path: str, descending: bool) -> list[Any]:
+    pairs = [(path_value(x, path), x) for x in items]
+    pairs.sort(key=lambda pair: _NULLS_FIRST(pair[0]), reverse=descending)
+    return [x for _, x in pairs]
+
+
+@node("Sort")
+def compile_sort(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _child(elm, "source", compiler)
+    keys = [_sort_key(item, elm) for item in elm.get("by") or []]
+
+    def sort(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        out = list(lst)
+        # Stable sorts applied from the last key to the first give a multi-key ordering.
+        for path, descending in reversed(keys or [(None, False)]):
+            if path is None:
+                out = sort_values(out, descending)
+            else:
+                out = _sort_by_path(out, path, descending)
+        return out
+
+    return sort
