@@ -1,0 +1,294 @@
+"""CQL aggregate functions (CQL 1.5 reference, "Aggregate Functions").
+
+Every aggregate takes a ``source`` list and an optional property ``path`` and ignores null
+elements. An empty (or all-null) source gives null, except ``Count`` (0), ``AllTrue`` (true)
+and ``AnyTrue`` (false), which also answer for a null source.
+
+Numbers: Integer and Long results stay ``int`` and are null when they overflow; Decimal
+results are computed in a wide context and rounded once to 8 places, half away from zero.
+Quantities are converted to the unit of the first non-null element before they are combined,
+and the result carries that unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import TYPE_CHECKING, Any
+
+from .. import decimal_math as dm
+from .. import values
+from ..errors import ElmError
+from ..registry import Compiler, ElmNode, Evaluator, node, result_type
+from ..values import Quantity
+from .list import hashable_elements, list_distinct, path_value
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+Aggregate = Callable[[list[Any]], Any]
+"""Computes an aggregate from the source's non-null elements (never empty)."""
+
+
+def _wrap_int(elm: ElmNode) -> Callable[[int], int | None]:
+    return dm.int64 if result_type(elm) == "Long" else dm.int32
+
+
+def _decimals(items: Sequence[Any]) -> list[Decimal]:
+    return [x if isinstance(x, Decimal) else Decimal(x) for x in items]
+
+
+def _quantity_values(items: Sequence[Quantity]) -> tuple[list[Decimal], str] | None:
+    """The values of the quantities in the first one's unit; None if a unit does not convert."""
+    from .. import ucum  # lazy: unit tables are only needed when quantities are aggregated
+
+    unit = items[0].unit
+    out: list[Decimal] = []
+    for q in items:
+        if q.value is None:
+            return None
+        v = q.value if q.unit == unit else ucum.convert(q.value, q.unit, unit)
+        if v is None:
+            return None
+        out.append(v)
+    return out, unit
+
+
+def _numeric(fn: Callable[[list[Decimal]], Decimal | None]) -> Aggregate:
+    """Lift a Decimal statistic to Decimal- and Quantity-valued lists (Integers count as
+    Decimals: the translator converts them, but ELM from elsewhere may not)."""
+
+    def aggregate(items: list[Any]) -> Any:
+        if isinstance(items[0], Quantity):
+            converted = _quantity_values(items)
+            if converted is None:
+                return None
+            nums, unit = converted
+            result = _guarded(fn, nums)
+            return None if result is None else Quantity(result, unit)
+        return _guarded(fn, _decimals(items))
+
+    return aggregate
+
+
+def _guarded(fn: Callable[[list[Decimal]], Decimal | None], nums: list[Decimal]) -> Decimal | None:
+    try:
+        result = fn(nums)
+    except (InvalidOperation, DivisionByZero, Overflow):
+        return None
+    return None if result is None else dm.decimal(result)
+
+
+def _sum_decimals(nums: list[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for n in nums:
+        total = dm.add(total, n)
+    return total
+
+
+def _mean(nums: list[Decimal]) -> Decimal:
+    return dm.divide(_sum_decimals(nums), Decimal(len(nums)))
+
+
+def _squared_deviations(nums: list[Decimal]) -> Decimal:
+    mean = _mean(nums)
+    total = Decimal(0)
+    for n in nums:
+        d = dm.subtract(n, mean)
+        total = dm.add(total, dm.multiply(d, d))
+    return total
+
+
+def _variance(nums: list[Decimal]) -> Decimal | None:
+    # Sample variance is undefined for a single value (division by n - 1 = 0).
+    if len(nums) < 2:
+        return None
+    return dm.divide(_squared_deviations(nums), Decimal(len(nums) - 1))
+
+
+def _population_variance(nums: list[Decimal]) -> Decimal:
+    return dm.divide(_squared_deviations(nums), Decimal(len(nums)))
+
+
+def _sqrt(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.sqrt(dm.CTX)
+
+
+def _median(nums: list[Decimal]) -> Decimal:
+    ordered = sorted(nums)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[mid]
+    return dm.divide(dm.add(ordered[mid - 1], ordered[mid]), Decimal(2))
+
+
+def _geometric_mean(nums: list[Decimal]) -> Decimal | None:
+    product = Decimal(1)
+    for n in nums:
+        product = dm.multiply(product, n)
+    if product == 0:
+        return Decimal(0)
+    # A negative product has no real root in CQL's Power (it would need an odd-root rule).
+    if product < 0:
+        return None
+    return dm.exp(dm.divide(dm.ln(product), Decimal(len(nums))))
+
+
+def _sum(elm: ElmNode) -> Aggregate:
+    wrap = _wrap_int(elm)
+    decimal_sum = _numeric(_sum_decimals)
+
+    def sum_(items: list[Any]) -> Any:
+        if all(type(x) is int for x in items):
+            return wrap(sum(items))
+        return decimal_sum(items)
+
+    return sum_
+
+
+def _product(elm: ElmNode) -> Aggregate:
+    wrap = _wrap_int(elm)
+
+    def product_decimals(nums: list[Decimal]) -> Decimal:
+        total = Decimal(1)
+        for n in nums:
+            total = dm.multiply(total, n)
+        return total
+
+    decimal_product = _numeric(product_decimals)
+
+    def product(items: list[Any]) -> Any:
+        if all(type(x) is int for x in items):
+            total = 1
+            for x in items:
+                total *= x
+                # Stop early: a product past the range cannot come back into it.
+                if wrap(total) is None:
+                    return None
+            return total
+        if isinstance(items[0], Quantity):
+            return _quantity_product(items)
+        return decimal_product(items)
+
+    return product
+
+
+def _quantity_product(items: list[Quantity]) -> Quantity | None:
+    """Values multiply; units multiply too (mg * mg = mg2), unless all are dimensionless."""
+    from .. import ucum
+
+    value = Decimal(1)
+    unit = "1"
+    for q in items:
+        if q.value is None:
+            return None
+        value = dm.multiply(value, q.value)
+        unit = q.unit if unit == "1" else unit if q.unit == "1" else ucum.multiply_units(unit, q.unit)
+    result = dm.decimal(value)
+    return None if result is None else Quantity(result, unit)
+
+
+def _extreme(sign: int) -> Aggregate:
+    """Min (sign -1) or Max (sign 1) by CQL comparison; an uncertain comparison keeps the
+    current candidate."""
+
+    def extreme(items: list[Any]) -> Any:
+        best = items[0]
+        for x in items[1:]:
+            if values.compare(x, best) == sign:
+                best = x
+        return best
+
+    return extreme
+
+
+def _mode(items: list[Any]) -> Any:
+    """The most frequent value by equality; on a tie, the one that occurs first."""
+    if hashable_elements(items):
+        counts: dict[Any, int] = {}
+        for x in items:
+            counts[x] = counts.get(x, 0) + 1
+        return max(counts, key=counts.__getitem__)
+    candidates = list_distinct(items)
+    tallies = [sum(1 for x in items if values.equal(c, x) is True) for c in candidates]
+    return candidates[tallies.index(max(tallies))]
+
+
+def _all_true(items: list[Any]) -> bool:
+    return all(items)
+
+
+def _any_true(items: list[Any]) -> bool:
+    return any(items)
+
+
+# Node type -> (factory of the aggregate, result for a null or all-null source).
+_AGGREGATES: dict[str, tuple[Callable[[ElmNode], Aggregate], Any]] = {
+    "Count": (lambda elm: len, 0),
+    "Sum": (_sum, None),
+    "Product": (_product, None),
+    "Min": (lambda elm: _extreme(-1), None),
+    "Max": (lambda elm: _extreme(1), None),
+    "Avg": (lambda elm: _numeric(_mean), None),
+    "Median": (lambda elm: _numeric(_median), None),
+    "Mode": (lambda elm: _mode, None),
+    "Variance": (lambda elm: _numeric(_variance), None),
+    "PopulationVariance": (lambda elm: _numeric(_population_variance), None),
+    "StdDev": (lambda elm: _numeric(lambda nums: _sqrt(_variance(nums))), None),
+    "PopulationStdDev": (lambda elm: _numeric(lambda nums: _sqrt(_population_variance(nums))),
+                         None),
+    "GeometricMean": (lambda elm: _numeric(_geometric_mean), None),
+    "AllTrue": (lambda elm: _all_true, True),
+    "AnyTrue": (lambda elm: _any_true, False),
+}
+
+
+@node(*_AGGREGATES)
+def compile_aggregate(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    kind = elm.get("type")
+    source_elm = elm.get("source")
+    if not isinstance(source_elm, dict):
+        raise ElmError(f"{kind}: missing 'source'", locator=elm.get("locator"))
+    source = compiler.compile(source_elm)
+    factory, if_empty = _AGGREGATES[str(kind)]
+    compute = factory(elm)
+    path = elm.get("path")
+
+    if isinstance(path, str) and path:
+        def aggregate_path(ctx: Context) -> Any:
+            lst = source(ctx)
+            if lst is None:
+                return if_empty
+            items = [v for v in (path_value(x, path) for x in lst) if v is not None]
+            return compute(items) if items else if_empty
+
+        return aggregate_path
+
+    def aggregate(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return if_empty
+        items = [x for x in lst if x is not None]
+        return compute(items) if items else if_empty
+
+    return aggregate
+
+
+def aggregate_function(name: str, result_type_name: str | None = None) -> Callable[[Any], Any]:
+    """The aggregate ``name`` as a plain function of a list (for tests and other modules)."""
+    factory, if_empty = _AGGREGATES[name]
+    elm: ElmNode = {"type": name}
+    if result_type_name:
+        elm["resultTypeName"] = "{urn:hl7-org:elm-types:r1}" + result_type_name
+    compute = factory(elm)
+
+    def apply(lst: Any) -> Any:
+        if lst is None:
+            return if_empty
+        items = [x for x in lst if x is not None]
+        return compute(items) if items else if_empty
+
+    return apply
+
+
+__all__ = ["aggregate_function", "compile_aggregate"]
