@@ -1,0 +1,277 @@
+"""CQL string operators (CQL 1.5 Appendix B, 'String Operators'), plus the list forms of
+``Length`` and ``Indexer`` that share their ELM node types.
+
+Regular expressions: CQL recommends PCRE and its engines use Java's; Python's ``re`` accepts
+the same common syntax once Java's named groups ``(?<name>…)`` are rewritten, and
+replacement strings use Java's ``$1`` / ``${name}`` / ``\\$`` form, translated here.
+Patterns given as literals are compiled once, at load time.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..context import Context
+from ..registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory
+from .operand_types import first_operand_type
+
+Fn = Callable[..., Any]
+
+_JAVA_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z])")
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    # Single-line mode: '.' also matches line breaks, as the spec asks.
+    return re.compile(_JAVA_NAMED_GROUP.sub("(?P<", pattern), re.DOTALL)
+
+
+@functools.lru_cache(maxsize=256)
+def _replacement(template: str) -> Callable[[re.Match[str]], str]:
+    """A Java replacement string as a function of the match: ``$n`` and ``${name}`` insert a
+    group (an unmatched group inserts nothing), a backslash takes the next character
+    literally."""
+    steps: list[str | int] = []  # literal text, or a group number
+    names: set[int] = set()  # positions in steps that hold a group name rather than text
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            steps.append("".join(literal))
+            literal.clear()
+
+    i, n = 0, len(template)
+    while i < n:
+        ch = template[i]
+        if ch == "\\" and i + 1 < n:
+            literal.append(template[i + 1])
+            i += 2
+            continue
+        if ch == "$" and i + 1 < n and template[i + 1] == "{":
+            end = template.find("}", i + 2)
+            if end > 0:
+                flush()
+                names.add(len(steps))
+                steps.append(template[i + 2 : end])
+                i = end + 1
+                continue
+        if ch == "$" and i + 1 < n and template[i + 1].isdigit():
+            j = i + 1
+            while j < n and template[j].isdigit():
+                j += 1
+            flush()
+            steps.append(int(template[i + 1 : j]))
+            i = j
+            continue
+        literal.append(ch)
+        i += 1
+    flush()
+
+    def expand(match: re.Match[str]) -> str:
+        out = []
+        for k, step in enumerate(steps):
+            if isinstance(step, int) or k in names:
+                out.append(match.group(step) or "")
+            else:
+                out.append(step)
+        return "".join(out)
+
+    return expand
+
+
+# --- concatenation ---------------------------------------------------------------------------
+
+
+@operator("Concatenate")
+def _concatenate(*parts: str) -> str:
+    return "".join(parts)
+
+
+@node("Combine")
+def _combine(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = compiler.compile(elm["source"])
+    separator = compiler.compile_optional(elm.get("separator"))
+
+    def evaluate(ctx: Context) -> str | None:
+        items = source(ctx)
+        if not items:
+            return None
+        sep = separator(ctx) or ""
+        # Null elements are skipped, as aggregates skip them.
+        return sep.join(s for s in items if s is not None)
+
+    return evaluate
+
+
+# --- splitting -------------------------------------------------------------------------------
+
+
+def split(text: str | None, separator: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    if not separator:
+        return [text] if separator is None or not text else list(text)
+    return text.split(separator)
+
+
+@node("Split")
+def _split(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    text = compiler.compile(elm["stringToSplit"])
+    separator = compiler.compile_optional(elm.get("separator"))
+    return lambda ctx: split(text(ctx), separator(ctx))
+
+
+@node("SplitOnMatches")
+def _split_on_matches(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    text = compiler.compile(elm["stringToSplit"])
+    pattern = compiler.compile_optional(elm.get("separatorPattern"))
+
+    def evaluate(ctx: Context) -> list[str] | None:
+        s = text(ctx)
+        if s is None:
+            return None
+        p = pattern(ctx)
+        if p is None:
+            return [s]
+        return _regex(p).split(s)
+
+    return evaluate
+
+
+# --- length and indexing (strings here, lists too) -----------------------------------------
+
+
+def _list_length(x: list[Any] | None) -> int:
+    return 0 if x is None else len(x)  # the length of a null list is 0
+
+
+def _string_length(x: str | None) -> int | None:
+    return None if x is None else len(x)
+
+
+def _any_length(x: Any) -> int | None:
+    if isinstance(x, list):
+        return len(x)
+    return None if x is None else len(x)
+
+
+@operator_factory("Length", propagate_null=False)
+def _length(elm: ElmNode) -> Fn:
+    kind = first_operand_type(elm)
+    if kind == "List":
+        return _list_length
+    if kind == "String":
+        return _string_length
+    return _any_length
+
+
+def _index(x: str | list[Any], i: int) -> Any:
+    # 0-based; negative or past-the-end indexes give null (no Python wrap-around).
+    return x[i] if 0 <= i < len(x) else None
+
+
+@operator("Indexer")
+def _indexer(x: str | list[Any], i: int) -> Any:
+    return _index(x, i)
+
+
+@operator("Upper")
+def _upper(s: str) -> str:
+    return s.upper()
+
+
+@operator("Lower")
+def _lower(s: str) -> str:
+    return s.lower()
+
+
+# --- searching -------------------------------------------------------------------------------
+
+
+@node("PositionOf")
+def _position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    pattern = compiler.compile(elm["pattern"])
+    text = compiler.compile(elm["string"])
+
+    def evaluate(ctx: Context) -> int | None:
+        p = pattern(ctx)
+        if p is None:
+            return None
+        s = text(ctx)
+        return None if s is None else s.find(p)
+
+    return evaluate
+
+
+@node("LastPositionOf")
+def _last_position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    pattern = compiler.compile(elm["pattern"])
+    text = compiler.compile(elm["string"])
+
+    def evaluate(ctx: Context) -> int | None:
+        p = pattern(ctx)
+        if p is None:
+            return None
+        s = text(ctx)
+        return None if s is None else s.rfind(p)
+
+    return evaluate
+
+
+def substring(s: str, start: int, length: int | None = None) -> str | None:
+    # The empty string has a substring at index 0 (the suite: Substring('', 0) = '').
+    if start < 0 or start > len(s) or (start == len(s) and s):
+        return None
+    if length is None:
+        return s[start:]
+    return s[start : start + max(length, 0)]
+
+
+@node("Substring")
+def _substring(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    text = compiler.compile(elm["stringToSub"])
+    start = compiler.compile(elm["startIndex"])
+    length_node = elm.get("length")
+    length = compiler.compile(length_node) if length_node is not None else None
+
+    def evaluate(ctx: Context) -> str | None:
+        s = text(ctx)
+        if s is None:
+            return None
+        i = start(ctx)
+        if i is None:
+            return None
+        if length is None:
+            return substring(s, i)
+        n = length(ctx)
+        # A null length means 'to the end', as when it is absent.
+        return substring(s, i, n)
+
+    return evaluate
+
+
+@operator("StartsWith")
+def _starts_with(s: str, prefix: str) -> bool:
+    return s.startswith(prefix)
+
+
+@operator("EndsWith")
+def _ends_with(s: str, suffix: str) -> bool:
+    return s.endswith(suffix)
+
+
+# --- regular expressions ---------------------------------------------------------------------
+
+
+@operator("Matches")
+def _matches(s: str, pattern: str) -> bool:
+    # Partial matching: the pattern may match anywhere unless it is anchored with ^ and $.
+    return _regex(pattern).search(s) is not None
+
+
+@operator("ReplaceMatches")
+def _replace_matches(s: str, pattern: str, substitution: str) -> str:
+    return _regex(pattern).sub(_replacement(substitution), s)
