@@ -1,0 +1,203 @@
+"""Patient data → assessment (cached) → cards, with the crisis fallback that waits on nothing.
+
+The assessment comes from the cache or the rules under one time budget. When that fails or
+runs out, the answer is built from the crisis signal alone (computed from the data in hand):
+a crisis card is never held back by the cache, the FHIR server or the other rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from trd_cds.cache.keys import patient_digest, result_key
+from trd_cds.cache.single_flight import SingleFlightCache
+from trd_cds.fhir.patient_data import PatientData
+
+from .metrics import Metrics
+from .protocols import CardBuilder, CrisisSignal, RulesEngine
+
+log = logging.getLogger(__name__)
+
+
+class AssessmentUnavailable(Exception):
+    """No assessment and no crisis to report: the caller answers 503."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    assessment: dict[str, Any]
+    cards: list[dict[str, Any]]
+    complete: bool
+
+
+def degraded_assessment(
+    crisis: bool, as_of: date, ruleset_version: str | None, reason: str
+) -> dict[str, Any]:
+    """What can be said without the rules: the crisis flag, and that the rest is missing."""
+    return {
+        "complete": False,
+        "unavailableReason": reason,
+        "crisis": crisis,
+        "evaluationDate": as_of.isoformat(),
+        "rulesetVersion": ruleset_version,
+        "trdStatus": None,
+        "pseudoResistance": False,
+        "failedClasses": [],
+        "trials": [],
+        "staging": None,
+        "suggestions": [],
+        "safety": [],
+    }
+
+
+def card_type(card: dict[str, Any]) -> str:
+    """The card's type for metrics and feedback: `source.topic.code` (CDS Hooks 2.0)."""
+    source = card.get("source")
+    topic = source.get("topic") if isinstance(source, dict) else None
+    code = topic.get("code") if isinstance(topic, dict) else None
+    return code if isinstance(code, str) and code else "unknown"
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class Evaluator:
+    def __init__(
+        self,
+        *,
+        cache: SingleFlightCache,
+        card_builder: CardBuilder | None,
+        crisis_signal: CrisisSignal,
+        metrics: Metrics,
+        timeout_seconds: float,
+    ) -> None:
+        self.rules: RulesEngine | None = None
+        self.cache = cache
+        self.card_builder = card_builder
+        self.crisis_signal = crisis_signal
+        self.metrics = metrics
+        self.timeout = timeout_seconds
+
+    @property
+    def ready(self) -> bool:
+        return self.rules is not None and self.card_builder is not None
+
+    async def assessment(
+        self, patient: PatientData, as_of: date
+    ) -> tuple[dict[str, Any] | None, str]:
+        """(assessment, result) where result is hit, miss or degraded-<why> (assessment None)."""
+        rules = self.rules
+        if rules is None:
+            return None, "degraded-not-ready"
+        key = result_key(rules.ruleset_version, as_of, patient_digest(patient.resources))
+
+        async def compute() -> dict[str, Any]:
+            return await asyncio.to_thread(rules.assess, patient, as_of)
+
+        started = time.perf_counter()
+        # Shielded: when the budget runs out the computation still finishes and fills the cache
+        # for the next request; this request answers from the crisis signal now.
+        task = asyncio.ensure_future(self.cache.get_or_compute(key, compute))
+        task.add_done_callback(_retrieve)
+        try:
+            value, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+        except TimeoutError:
+            result = "degraded-timeout"
+            log.warning("assessment timed out", extra={"budgetSeconds": self.timeout})
+            value = None
+        except Exception as exc:
+            result = "degraded-error"
+            log.error("assessment failed: %s", type(exc).__name__, exc_info=exc)
+            value = None
+        else:
+            result = "hit" if hit else "miss"
+        self.metrics.evaluation_seconds.labels(result).observe(time.perf_counter() - started)
+        return value, result
+
+    async def evaluate(
+        self,
+        patient: PatientData,
+        as_of: date,
+        *,
+        hook: str,
+        service_id: str,
+        draft_orders: list[dict[str, Any]] | None = None,
+    ) -> Evaluation:
+        drafts = draft_orders or []
+        assessment, result = await self.assessment(patient, as_of)
+        cards: list[dict[str, Any]] | None = None
+        if assessment is not None and self.card_builder is not None and self.rules is not None:
+            try:
+                findings = self.rules.check_orders(patient, as_of, drafts) if drafts else []
+                cards = self.card_builder(
+                    assessment, hook=hook, draft_orders=drafts, order_findings=findings
+                )
+            except Exception as exc:
+                log.error("cards failed: %s", type(exc).__name__, exc_info=exc)
+                result = "degraded-error"
+        if cards is None or assessment is None:
+            assessment, cards = self._fallback(patient, as_of, hook, drafts, result)
+        self.metrics.evaluations.labels(result).inc()
+        cards = [_with_uuid(card) for card in cards]
+        for card in cards:
+            self.metrics.cards.labels(service_id, card_type(card)).inc()
+        return Evaluation(assessment, cards, complete=not result.startswith("degraded"))
+
+    def crisis_only(
+        self,
+        patient: PatientData,
+        as_of: date,
+        *,
+        hook: str,
+        service_id: str,
+        draft_orders: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Cards from the crisis signal alone, for when the data needed for more is missing."""
+        _, cards = self._fallback(patient, as_of, hook, draft_orders, "degraded-missing-data")
+        self.metrics.evaluations.labels("degraded-missing-data").inc()
+        cards = [_with_uuid(card) for card in cards]
+        for card in cards:
+            self.metrics.cards.labels(service_id, card_type(card)).inc()
+        return cards
+
+    def _fallback(
+        self,
+        patient: PatientData,
+        as_of: date,
+        hook: str,
+        drafts: list[dict[str, Any]],
+        result: str,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        crisis = self.crisis_signal(patient, as_of)
+        reason = result.removeprefix("degraded-")
+        if not crisis:
+            raise AssessmentUnavailable(reason)
+        version = self.rules.ruleset_version if self.rules is not None else None
+        assessment = degraded_assessment(True, as_of, version, reason)
+        if self.card_builder is None:
+            raise AssessmentUnavailable(reason)
+        try:
+            cards = self.card_builder(assessment, hook=hook, draft_orders=drafts, order_findings=[])
+        except Exception as exc:
+            log.error("crisis cards failed: %s", type(exc).__name__, exc_info=exc)
+            raise AssessmentUnavailable(reason) from None
+        return assessment, cards
+
+
+def _with_uuid(card: dict[str, Any]) -> dict[str, Any]:
+    # Feedback refers to cards by uuid, so every card leaves with one.
+    if isinstance(card.get("uuid"), str) and card["uuid"]:
+        return card
+    return {**card, "uuid": str(uuid.uuid4())}

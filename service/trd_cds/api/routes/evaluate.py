@@ -1,0 +1,53 @@
+"""POST /evaluate: a FHIR R4 Bundle of one patient → assessment and cards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from trd_cds.fhir.bundle import parse_bundle
+from trd_cds.fhir.outcome import FhirInputError
+from trd_cds.fhir.patient_data import PatientData
+
+from ..body import check_json_content_type, read_body
+from ..errors import error_response
+from ..evaluation import AssessmentUnavailable, Evaluator
+from ..state import services
+
+router = APIRouter()
+
+
+def parse_as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FhirInputError.of(400, "asOf must be a date, YYYY-MM-DD", expression="asOf") from None
+
+
+async def evaluate_patient(
+    evaluator: Evaluator, patient: PatientData, as_of: date
+) -> dict[str, object]:
+    """The /evaluate answer; shared with the `trd-cds evaluate` command."""
+    result = await evaluator.evaluate(patient, as_of, hook="patient-view", service_id="evaluate")
+    return {"assessment": result.assessment, "cards": result.cards}
+
+
+@router.post("/evaluate")
+async def evaluate(request: Request) -> Response:
+    state = services(request)
+    as_of = parse_as_of(request.query_params.get("asOf"))
+    check_json_content_type(request)
+    body = await read_body(request, state.limits.max_bytes)
+    patient = parse_bundle(body, state.limits)
+    try:
+        answer = await evaluate_patient(state.evaluator, patient, as_of)
+    except AssessmentUnavailable as exc:
+        return error_response(503, f"assessment unavailable ({exc.reason}); retry later")
+    return Response(orjson.dumps(answer), media_type="application/json")

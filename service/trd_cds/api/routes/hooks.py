@@ -1,0 +1,139 @@
+"""CDS Hooks 2.0: discovery, service calls and feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from trd_cds.fhir.bundle import load_json, patient_data_from_entries
+from trd_cds.fhir.outcome import FhirInputError, Issue
+from trd_cds.fhir.patient_data import PatientData
+from trd_cds.fhir.prefetch import deduplicate, resolve_prefetch
+
+from ..body import check_json_content_type, read_body
+from ..errors import error_response, outcome_response
+from ..evaluation import AssessmentUnavailable, card_type
+from ..hook_request import parse_feedback, parse_hook_request
+from ..services import SERVICES, ServiceDefinition, discovery_document
+from ..state import Services, services
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+_DISCOVERY = orjson.dumps(discovery_document())
+_background: set[asyncio.Task[None]] = set()
+
+
+def _json(body: Any) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _service(service_id: str) -> ServiceDefinition:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise FhirInputError.of(404, "no such CDS service", code="not-found")
+    return service
+
+
+@router.get("/cds-services")
+async def discovery() -> Response:
+    return Response(_DISCOVERY, media_type="application/json")
+
+
+@router.post("/cds-services/{service_id}")
+async def call_service(service_id: str, request: Request) -> Response:
+    service = _service(service_id)
+    state = services(request)
+    check_json_content_type(request)
+    document = load_json(await read_body(request, state.limits.max_bytes), state.limits)
+    hook = parse_hook_request(document, service)
+    as_of = date.today()
+
+    gathered = await resolve_prefetch(
+        hook.prefetch,
+        hook.context,
+        fhir_server=hook.fhir_server,
+        access_token=hook.access_token,
+        client=state.fhir_client,
+        deadline_seconds=state.settings.fhir_deadline_seconds,
+        on_fetch=state.metrics.fhir_fetch,
+    )
+    entries = deduplicate(gathered.entries)
+    if len(entries) > state.limits.max_entries:
+        raise FhirInputError.of(
+            413, f"more than {state.limits.max_entries} resources", code="too-costly"
+        )
+    missing = gathered.missing_required()
+    patient = patient_data_from_entries(
+        entries, state.limits, expected_patient_id=hook.patient_id, require_patient=not missing
+    )
+    if missing:
+        return await _missing_data(state, service, patient, as_of, hook.draft_orders, missing)
+    try:
+        evaluation = await state.evaluator.evaluate(
+            patient, as_of, hook=hook.hook, service_id=service.id, draft_orders=hook.draft_orders
+        )
+    except AssessmentUnavailable as exc:
+        return error_response(503, f"assessment unavailable ({exc.reason}); retry later")
+    _remember_cards(state, evaluation.cards)
+    return _json({"cards": evaluation.cards})
+
+
+async def _missing_data(
+    state: Services,
+    service: ServiceDefinition,
+    patient: PatientData,
+    as_of: date,
+    drafts: list[dict[str, Any]],
+    missing: list[str],
+) -> Response:
+    """412, unless the data in hand already shows a crisis: that card goes out regardless."""
+    try:
+        cards = state.evaluator.crisis_only(
+            patient, as_of, hook=service.hook, service_id=service.id, draft_orders=drafts
+        )
+    except AssessmentUnavailable:
+        cards = []
+    if cards:
+        _remember_cards(state, cards)
+        return _json({"cards": cards})
+    return outcome_response(
+        412,
+        Issue(
+            f"required data unavailable: {'; '.join(missing)} (prefetch it, or send fhirServer "
+            "and fhirAuthorization)",
+            code="required",
+        ),
+    )
+
+
+def _remember_cards(state: Services, cards: list[dict[str, Any]]) -> None:
+    # Off the response path: remembering card types only serves later feedback.
+    types = {card["uuid"]: card_type(card) for card in cards if isinstance(card.get("uuid"), str)}
+    if not types:
+        return
+    task = asyncio.ensure_future(state.feedback.remember_cards(types))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@router.post("/cds-services/{service_id}/feedback")
+async def feedback(service_id: str, request: Request) -> Response:
+    service = _service(service_id)
+    state = services(request)
+    check_json_content_type(request)
+    document = load_json(await read_body(request, state.limits.max_bytes), state.limits)
+    entries = parse_feedback(document)
+    types = await state.feedback.card_types([entry["card"] for entry in entries])
+    await state.feedback.record(service.id, entries)
+    for entry in entries:
+        state.metrics.feedback.labels(
+            service.id, entry["outcome"], types.get(entry["card"], "unknown")
+        ).inc()
+    return _json({})

@@ -1,0 +1,34 @@
+"""What the lifespan owns, reachable from every route through `request.app.state.services`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from trd_cds.cache.base import ResultCache
+from trd_cds.cache.feedback_store import FeedbackStore
+from trd_cds.fhir.bundle import InputLimits
+from trd_cds.fhir.client import FhirClient
+from trd_cds.settings import Settings
+
+from .evaluation import Evaluator
+from .metrics import Metrics
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    limits: InputLimits
+    metrics: Metrics
+    evaluator: Evaluator
+    cache: ResultCache
+    feedback: FeedbackStore
+    fhir_client: FhirClient | None = None
+    not_ready_reason: str | None = "starting"
+
+
+def services(request: Request) -> Services:
+    found = request.app.state.services
+    assert isinstance(found, Services)
+    return found

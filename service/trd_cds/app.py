@@ -1,0 +1,204 @@
+"""The application factory. The lifespan owns the rules, the cache and the HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from trd_cds.api.errors import install_error_handlers
+from trd_cds.api.evaluation import Evaluator
+from trd_cds.api.metrics import Metrics
+from trd_cds.api.middleware import RequestContextMiddleware
+from trd_cds.api.protocols import CardBuilder, CrisisSignal, RulesEngine
+from trd_cds.api.routes import evaluate, health, hooks
+from trd_cds.api.state import Services
+from trd_cds.cache.base import ResultCache
+from trd_cds.cache.feedback_store import FeedbackStore, MemoryFeedbackStore, RedisFeedbackStore
+from trd_cds.cache.memory import MemoryCache
+from trd_cds.cache.redis_cache import RedisCache
+from trd_cds.cache.single_flight import SingleFlightCache
+from trd_cds.fhir.bundle import InputLimits
+from trd_cds.fhir.client import FhirClient
+from trd_cds.fhir.crisis import crisis_signal as data_crisis_signal
+from trd_cds.logging_setup import configure_logging
+from trd_cds.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def load_rules(settings: Settings) -> RulesEngine:
+    """The real TRD rules (compiles the ELM once); imported late, it is the slow part."""
+    rules_module: Any = importlib.import_module("trd_cds.rules")
+    loaded: RulesEngine = rules_module.TrdRules.load(settings.rules_parameters or None)
+    return loaded
+
+
+def default_card_builder() -> CardBuilder | None:
+    try:
+        cards_module: Any = importlib.import_module("trd_cds.cards")
+    except ImportError:
+        return None
+    builder: CardBuilder | None = getattr(cards_module, "build_cards", None)
+    return builder
+
+
+def default_crisis_signal() -> CrisisSignal:
+    """The cards package's crisis signal when it offers one, else the data-only one of fhir/."""
+    try:
+        cards_module: Any = importlib.import_module("trd_cds.cards")
+    except ImportError:
+        return data_crisis_signal
+    signal: CrisisSignal = getattr(cards_module, "crisis_signal", data_crisis_signal)
+    return signal
+
+
+def _make_cache(settings: Settings, metrics: Metrics) -> tuple[ResultCache, FeedbackStore]:
+    if not settings.redis_url:
+        return (
+            MemoryCache(
+                max_entries=settings.cache_max_entries,
+                ttl_seconds=settings.cache_ttl_seconds,
+                jitter=settings.cache_ttl_jitter,
+                on_event=metrics.cache_event,
+            ),
+            MemoryFeedbackStore(),
+        )
+    redis = RedisCache(
+        settings.redis_url,
+        ttl_seconds=settings.cache_ttl_seconds,
+        jitter=settings.cache_ttl_jitter,
+        timeout_seconds=settings.redis_timeout_ms / 1000,
+        lock_ttl_seconds=settings.redis_lock_ttl_seconds,
+        failure_threshold=settings.breaker_failures,
+        cooldown_seconds=settings.breaker_cooldown_seconds,
+        on_event=metrics.cache_event,
+        on_breaker_change=metrics.breaker_changed,
+    )
+    metrics.breaker_changed(redis.name, "closed")
+    return redis, RedisFeedbackStore(redis.client)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    rules: RulesEngine | None = None,
+    card_builder: CardBuilder | None = None,
+    crisis_signal: CrisisSignal | None = None,
+    cache: ResultCache | None = None,
+    feedback: FeedbackStore | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """Build the app. Anything injected is used as is (and not closed by the app)."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_cache = cache is None
+        made_cache, made_feedback = _make_cache(settings, metrics) if own_cache else (None, None)
+        result_cache = cache if cache is not None else made_cache
+        assert result_cache is not None
+        store = feedback or made_feedback or MemoryFeedbackStore()
+        client = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.fhir_request_timeout_seconds),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=False,
+        )
+        evaluator = Evaluator(
+            cache=SingleFlightCache(
+                result_cache, lock_wait_seconds=settings.redis_lock_wait_ms / 1000
+            ),
+            card_builder=card_builder or default_card_builder(),
+            crisis_signal=crisis_signal or default_crisis_signal(),
+            metrics=metrics,
+            timeout_seconds=settings.evaluation_timeout_seconds,
+        )
+        state = Services(
+            settings=settings,
+            limits=InputLimits(
+                max_bytes=settings.max_body_bytes,
+                max_entries=settings.max_entries,
+                max_depth=settings.max_json_depth,
+                strict=settings.strict_validation,
+            ),
+            metrics=metrics,
+            evaluator=evaluator,
+            cache=result_cache,
+            feedback=store,
+            fhir_client=FhirClient(client, page_limit=settings.fhir_page_limit),
+        )
+        app.state.services = state
+        loader: asyncio.Task[None] | None = None
+        if rules is not None:
+            _set_rules(state, rules)
+        else:
+            loader = asyncio.create_task(_load_in_background(state))
+        try:
+            yield
+        finally:
+            if loader is not None and not loader.done():
+                loader.cancel()
+            if http_client is None:
+                await client.aclose()
+            if own_cache:
+                await result_cache.aclose()
+
+    app = FastAPI(
+        title="trd-cds",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(hooks.router)
+    app.include_router(evaluate.router)
+    app.include_router(health.router)
+    if settings.bench_echo:
+        app.add_api_route("/_bench/echo", _echo, methods=["POST"])
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+async def _echo(request: Request) -> Response:
+    """The floor for the benchmark: orjson in and out, nothing else."""
+    return Response(orjson.dumps(orjson.loads(await request.body())), media_type="application/json")
+
+
+def _set_rules(state: Services, rules: RulesEngine) -> None:
+    state.evaluator.rules = rules
+    state.metrics.ruleset_info.labels(rules.ruleset_version).set(1)
+    if state.evaluator.card_builder is None:
+        state.not_ready_reason = "no card builder (trd_cds.cards.build_cards) available"
+        log.error("not ready: %s", state.not_ready_reason)
+        return
+    state.not_ready_reason = None
+    state.metrics.ready.set(1)
+    log.info("rules loaded", extra={"rulesetVersion": rules.ruleset_version})
+
+
+async def _load_in_background(state: Services) -> None:
+    state.not_ready_reason = "loading rules"
+    try:
+        rules = await asyncio.to_thread(load_rules, state.settings)
+    except Exception as exc:
+        state.not_ready_reason = "rules failed to load"
+        log.error("rules failed to load: %s", type(exc).__name__, exc_info=exc)
+        return
+    _set_rules(state, rules)
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory` and for `trd-cds serve` workers."""
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,104 @@
+"""`trd-cds`: serve the API, evaluate a Bundle from the command line, or run the CQL tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trd_cds.logging_setup import configure_logging
+    from trd_cds.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        "trd_cds.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:
+    from trd_cds.api.evaluation import AssessmentUnavailable
+    from trd_cds.api.routes.evaluate import evaluate_patient
+    from trd_cds.api.state import Services
+    from trd_cds.app import create_app, load_rules
+    from trd_cds.fhir.bundle import parse_bundle
+    from trd_cds.fhir.outcome import FhirInputError, Issue, operation_outcome
+    from trd_cds.settings import Settings
+
+    settings = Settings()
+    app = create_app(settings, rules=load_rules(settings))
+    async with app.router.lifespan_context(app):
+        state: Services = app.state.services
+        try:
+            patient = parse_bundle(path.read_bytes(), state.limits)
+            return 0, await evaluate_patient(state.evaluator, patient, as_of)
+        except FhirInputError as exc:
+            return 2, exc.outcome()
+        except AssessmentUnavailable as exc:
+            return 3, operation_outcome(
+                Issue(f"assessment unavailable ({exc.reason})", code="transient")
+            )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    code, answer = asyncio.run(_evaluate_file(Path(args.bundle), as_of))
+    sys.stdout.buffer.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2) + b"\n")
+    return code
+
+
+def _cql(argv: list[str]) -> int:
+    tool: Any = importlib.import_module("trd_cds.engine.tool")
+    result = tool.main(argv)
+    return int(result or 0)
+
+
+def _date(text: str) -> str:
+    date.fromisoformat(text)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "cql":
+        # Everything after `cql` belongs to the engine's own command line.
+        return _cql(args_list[1:])
+    parser = argparse.ArgumentParser(prog="trd-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate a FHIR Bundle file, print the /evaluate JSON"
+    )
+    evaluate.add_argument("bundle")
+    evaluate.add_argument("--as-of", type=_date, default=None, help="evaluation date, YYYY-MM-DD")
+    commands.add_parser("cql", help="CQL tools of the engine (translate, run, conformance)")
+    args = parser.parse_args(args_list)
+    if args.command == "serve":
+        return _serve(args)
+    return _evaluate(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""From request bytes to one patient's resources: size, JSON, depth, Bundle shape, one patient."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .outcome import FhirInputError
+from .patient_data import PatientData
+from .validate import check_resources
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    max_bytes: int = 5 * MB
+    max_entries: int = 5_000
+    max_depth: int = 64
+    strict: bool = False
+
+
+def load_json(body: bytes, limits: InputLimits) -> Any:
+    """Parse with orjson and bound the nesting: a hostile body must not cost more than its size."""
+    if len(body) > limits.max_bytes:
+        raise FhirInputError.of(413, f"body exceeds {limits.max_bytes} bytes", code="too-costly")
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc):
+            raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
+        raise FhirInputError.of(400, "body is not valid JSON", code="structure") from None
+    check_depth(document, limits.max_depth)
+    return document
+
+
+def check_depth(document: Any, max_depth: int) -> None:
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise FhirInputError.of(
+                413, f"JSON nested deeper than {max_depth} levels", code="too-costly"
+            )
+        if isinstance(value, dict):
+            stack.extend(
+                (child, depth + 1) for child in value.values() if isinstance(child, dict | list)
+            )
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value if isinstance(child, dict | list))
+
+
+def bundle_entries(
+    document: Any, limits: InputLimits, *, path: str = "Bundle"
+) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(element path, fullUrl, resource) of every entry of a Bundle."""
+    if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
+        raise FhirInputError.of(400, f"{path} is not a FHIR Bundle", code="structure")
+    entries = document.get("entry", [])
+    if not isinstance(entries, list):
+        raise FhirInputError.of(
+            400, f"{path}.entry must be an array", code="structure", expression=f"{path}.entry"
+        )
+    if len(entries) > limits.max_entries:
+        raise FhirInputError.of(
+            413, f"{path} has more than {limits.max_entries} entries", code="too-costly"
+        )
+    found: list[tuple[str, str | None, dict[str, Any]]] = []
+    for index, entry in enumerate(entries):
+        where = f"{path}.entry[{index}]"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise FhirInputError.of(
+                422,
+                f"{where}.resource must be a FHIR resource",
+                code="structure",
+                expression=f"{where}.resource",
+            )
+        full_url = entry.get("fullUrl")
+        found.append(
+            (f"{where}.resource", full_url if isinstance(full_url, str) else None, resource)
+        )
+    return found
+
+
+_PATIENT_REF = re.compile(r"(?:.*/)?Patient/([^/]+)(?:/_history/.*)?")
+_SUBJECT_ELEMENTS = ("subject", "patient")
+
+
+def _patient_identity(reference: str, aliases: dict[str, str]) -> str:
+    if reference in aliases:
+        return aliases[reference]
+    match = _PATIENT_REF.fullmatch(reference)
+    return f"Patient/{match.group(1)}" if match else reference
+
+
+def check_one_patient(
+    entries: Iterable[tuple[str, str | None, dict[str, Any]]],
+    *,
+    expected_patient_id: str | None = None,
+) -> None:
+    """400 when the data is about more than one patient (or not about `expected_patient_id`)."""
+    entries = list(entries)
+    aliases: dict[str, str] = {}
+    patients: set[str] = set()
+    for _, full_url, resource in entries:
+        if resource["resourceType"] == "Patient":
+            identity = (
+                f"Patient/{resource.get('id')}" if resource.get("id") else (full_url or "Patient/?")
+            )
+            patients.add(identity)
+            if full_url:
+                aliases[full_url] = identity
+    referenced: set[str] = set()
+    for _, _, resource in entries:
+        for element in _SUBJECT_ELEMENTS:
+            ref = resource.get(element)
+            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+                identity = _patient_identity(ref["reference"], aliases)
+                if identity.startswith("Patient/") or identity.startswith("urn:"):
+                    referenced.add(identity)
+    everyone = patients | referenced
+    if expected_patient_id is not None:
+        everyone.add(f"Patient/{expected_patient_id}")
+    if len(everyone) > 1:
+        raise FhirInputError.of(400, "the data is about more than one patient", code="invariant")
+
+
+def parse_bundle(body: bytes, limits: InputLimits) -> PatientData:
+    """Bytes of a FHIR R4 Bundle about one patient → validated PatientData."""
+    document = load_json(body, limits)
+    entries = bundle_entries(document, limits)
+    return patient_data_from_entries(entries, limits)
+
+
+def patient_data_from_entries(
+    entries: list[tuple[str, str | None, dict[str, Any]]],
+    limits: InputLimits,
+    *,
+    expected_patient_id: str | None = None,
+    require_patient: bool = True,
+) -> PatientData:
+    if require_patient and not any(r["resourceType"] == "Patient" for _, _, r in entries):
+        raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
+    check_one_patient(entries, expected_patient_id=expected_patient_id)
+    check_resources([(path, resource) for path, _, resource in entries], strict=limits.strict)
+    return PatientData.of(resource for _, _, resource in entries)

@@ -1,0 +1,82 @@
+"""Validation of the resources the rules read, on the cache-miss path.
+
+Two modes, chosen by measurement (bench/bench_service.py and the numbers in the module
+docstring of `trd_cds.fhir.strict`):
+- fast (default): a typed check of exactly the elements the rules read (read_schema.py);
+  about 10 µs per resource.
+- strict: full fhir.resources R4B model validation of every resource type the rules read,
+  about 40-120 µs per resource (≈25 ms for 300 entries, half the cold budget).
+Both report the first problem as an OperationOutcome issue whose expression names the entry
+and the element, e.g. `Bundle.entry[3].resource.effectivePeriod.start`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .outcome import FhirInputError, Issue
+from .primitives import CHECKS
+from .read_schema import ONE_OF, REQUIRED, RESOURCE_SCHEMAS, Schema
+
+READ_TYPES = frozenset(RESOURCE_SCHEMAS)
+
+
+def _invalid(path: str, message: str) -> FhirInputError:
+    return FhirInputError(422, Issue(message, code="structure", expression=path))
+
+
+def _check_value(kind: str | Schema, value: Any, path: str) -> None:
+    if isinstance(kind, str):
+        check, expected = CHECKS[kind]
+        if not check(value):
+            raise _invalid(path, f"{path} must be {expected}")
+        return
+    if not isinstance(value, dict):
+        raise _invalid(path, f"{path} must be an object")
+    _check_object(kind, value, path)
+
+
+def _check_object(schema: Schema, obj: dict[str, Any], path: str) -> None:
+    for name, (kind, many) in schema.items():
+        value = obj.get(name)
+        if value is None:
+            if name in obj:
+                raise _invalid(f"{path}.{name}", f"{path}.{name} must not be null")
+            continue
+        if many:
+            if not isinstance(value, list) or not value:
+                raise _invalid(f"{path}.{name}", f"{path}.{name} must be a non-empty array")
+            for index, item in enumerate(value):
+                _check_value(kind, item, f"{path}.{name}[{index}]")
+        elif isinstance(value, list):
+            raise _invalid(f"{path}.{name}", f"{path}.{name} must not be an array")
+        else:
+            _check_value(kind, value, f"{path}.{name}")
+
+
+def check_resource(resource: dict[str, Any], path: str) -> None:
+    """Fast typed check of one resource; raises FhirInputError(422) naming the element."""
+    resource_type = resource.get("resourceType")
+    schema = RESOURCE_SCHEMAS.get(str(resource_type))
+    if schema is None:
+        return
+    _check_object(schema, resource, path)
+    for name in REQUIRED.get(str(resource_type), ()):
+        if name not in resource:
+            raise _invalid(f"{path}.{name}", f"{resource_type}.{name} is required")
+    choices = ONE_OF.get(str(resource_type))
+    if choices and sum(name in resource for name in choices) != 1:
+        names = " or ".join(choices)
+        raise _invalid(f"{path}", f"{resource_type} needs exactly one of {names}")
+
+
+def check_resources(resources: list[tuple[str, dict[str, Any]]], *, strict: bool) -> None:
+    """Check each (path, resource) pair; strict mode adds full fhir.resources validation."""
+    for path, resource in resources:
+        check_resource(resource, path)
+    if strict:
+        from .strict import strict_check
+
+        for path, resource in resources:
+            if resource.get("resourceType") in READ_TYPES:
+                strict_check(resource, path)
