@@ -1,15 +1,23 @@
 """The state of one evaluation.
 
-The compiler owns the full design; the attributes below are the ones operator modules may
-rely on.
+Everything that changes while evaluating lives here, so compiled libraries stay immutable and
+one engine serves any number of evaluations (and threads) at once. Operator modules may rely on
+``now``, ``parameters`` and ``messages``; the rest belongs to the compiler.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .temporal import DateTime
+
+if TYPE_CHECKING:
+    from .data import DataProvider
+    from .terminology import TerminologyProvider
+
+# Marks a define whose value is not computed yet in this evaluation.
+MISSING: Any = object()
 
 
 @dataclass(slots=True, eq=False)
@@ -17,6 +25,16 @@ class Context:
     # The evaluation timestamp: Now(), Today() and TimeOfDay() derive from it and it stays
     # the same for the whole evaluation, as the spec requires.
     now: DateTime
+    # Caller-supplied parameter values: plain names for the evaluated library, and
+    # 'Library.Name' for parameters of included libraries.
     parameters: dict[str, Any] = field(default_factory=dict)
     # Messages emitted by the Message operator below severity Error: (severity, code, text).
     messages: list[tuple[str, str, str]] = field(default_factory=list)
+    data: DataProvider | None = None
+    terminology: TerminologyProvider | None = None
+    # The library being evaluated (its parameters are the unqualified ones above).
+    library: str = ""
+    # Define results of this evaluation, by the index the compiler gave each define.
+    cache: list[Any] = field(default_factory=list)
+    # Variables (query aliases, lets, function operands), by compiler-assigned slot.
+    slots: list[Any] = field(default_factory=list)

@@ -1,0 +1,166 @@
+"""References: defines, functions, parameters, operands, aliases, lets and identifiers.
+
+Everything is resolved at compile time: a define reference is the define's cached evaluator
+itself, a function reference binds the chosen overload's compiled body, and variables are
+slots in ``Context.slots``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ..compiler import LibraryCompiler, fault
+from ..context import Context
+from ..errors import ElmError
+from ..library import FunctionEntry
+from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes
+from .structure import get_property
+from .types import matcher, static_type_key, type_key
+
+# The slot name of the element a sort expression is evaluated against.
+IMPLICIT_ITEM = "$this"
+
+
+def _compiler(c: Compiler) -> LibraryCompiler:
+    return cast(LibraryCompiler, c)
+
+
+@node("ExpressionRef")
+def compile_expression_ref(elm: ElmNode, c: Compiler) -> Evaluator:
+    lc = _compiler(c)
+    lib = lc.library.included(elm.get("libraryName"))
+    entry = lib.defs.get(elm["name"])
+    if entry is None:
+        raise lc.error(f"unknown expression {elm['name']} in library {lib.name}", elm)
+    return LibraryCompiler(lib).define(entry)
+
+
+@node("ParameterRef")
+def compile_parameter_ref(elm: ElmNode, c: Compiler) -> Evaluator:
+    lc = _compiler(c)
+    lib = lc.library.included(elm.get("libraryName"))
+    entry = lib.parameters.get(elm["name"])
+    if entry is None:
+        raise lc.error(f"unknown parameter {elm['name']} in library {lib.name}", elm)
+    return LibraryCompiler(lib).parameter(entry)
+
+
+def _slot_reader(slot: int) -> Evaluator:
+    return lambda ctx: ctx.slots[slot]
+
+
+@node("OperandRef", "AliasRef", "QueryLetRef")
+def compile_variable_ref(elm: ElmNode, c: Compiler) -> Evaluator:
+    return _slot_reader(_compiler(c).lookup(elm["name"], elm))
+
+
+@node("IdentifierRef")
+def compile_identifier_ref(elm: ElmNode, c: Compiler) -> Evaluator:
+    lc = _compiler(c)
+    name = elm["name"]
+    slot = lc.find(name)
+    if slot is not None:
+        return _slot_reader(slot)
+    # In a sort clause an identifier names a property of the element being sorted.
+    item = lc.find(IMPLICIT_ITEM)
+    if item is None:
+        raise lc.error(f"unknown identifier {name}", elm)
+    return lambda ctx: get_property(ctx.slots[item], name)
+
+
+def _choose(elm: ElmNode, candidates: list[FunctionEntry]) -> list[FunctionEntry]:
+    if len(candidates) <= 1:
+        return candidates
+    signature = elm.get("signature") or []
+    operands = operand_nodes(elm)
+    for keys in (
+        [type_key(s) for s in signature] if len(signature) == len(operands) else None,
+        [static_type_key(o) for o in operands],
+    ):
+        if keys is None or any(k is None for k in keys):
+            continue
+        exact = [f for f in candidates if f.operand_types == keys]
+        if len(exact) == 1:
+            return exact
+    return candidates
+
+
+@node("FunctionRef")
+def compile_function_ref(elm: ElmNode, c: Compiler) -> Evaluator:
+    lc = _compiler(c)
+    lib = lc.library.included(elm.get("libraryName"))
+    name = elm["name"]
+    args = [c.compile(o) for o in operand_nodes(elm)]
+    overloads = [f for f in lib.functions.get(name, []) if len(f.operand_names) == len(args)]
+    if not overloads:
+        raise lc.error(f"unknown function {name} with {len(args)} operand(s) in library "
+                       f"{lib.name}", elm)
+    chosen = _choose(elm, overloads)
+    compiler = LibraryCompiler(lib)
+    for fn in chosen:
+        compiler.function_body(fn)
+    if len(chosen) == 1:
+        return _call(chosen[0], args, lib.name)
+    # Overloads the static types do not decide (e.g. a choice-typed argument): pick at run
+    # time the first overload whose operand types all match.
+    options = [(_invoker(fn, lib.name), [matcher(k) for k in fn.operand_types])
+               for fn in chosen]
+    locator = elm.get("locator")
+
+    def dispatch(ctx: Context) -> Any:
+        values = [a(ctx) for a in args]
+        for invoke, tests in options:
+            if all(v is None or t(v) for v, t in zip(values, tests, strict=True)):
+                return invoke(ctx, values)
+        raise ElmError(f"no overload of {name} matches the arguments", locator=locator)
+    return dispatch
+
+
+def _body(fn: FunctionEntry) -> Evaluator:
+    if fn.body is not None:
+        return fn.body
+
+    def late(ctx: Context) -> Any:
+        # Bound late only while the function itself is being compiled (a self reference).
+        assert fn.body is not None
+        return fn.body(ctx)
+    return late
+
+
+def _invoker(fn: FunctionEntry, library: str) -> Any:
+    """(ctx, argument values) -> result of the function."""
+    slots = fn.slots
+    locator = fn.elm.get("locator")
+    name = fn.name
+    run = _body(fn)
+
+    def invoke(ctx: Context, values: list[Any]) -> Any:
+        try:
+            s = ctx.slots
+            for slot, value in zip(slots, values, strict=True):
+                s[slot] = value
+            return run(ctx)
+        except Exception as e:
+            fault(e, locator, library=library, define=name)
+    return invoke
+
+
+def _call(fn: FunctionEntry, args: list[Evaluator], library: str) -> Evaluator:
+    if len(args) != 1:
+        invoke = _invoker(fn, library)
+        return lambda ctx: invoke(ctx, [a(ctx) for a in args])
+    (arg,) = args
+    (slot,) = fn.slots
+    locator = fn.elm.get("locator")
+    name = fn.name
+    run = _body(fn)
+
+    # The common case (FHIRHelpers conversions, fluent functions) without list building.
+    def call1(ctx: Context) -> Any:
+        value = arg(ctx)
+        try:
+            ctx.slots[slot] = value
+            return run(ctx)
+        except Exception as e:
+            fault(e, locator, library=library, define=name)
+    return call1

@@ -1,0 +1,207 @@
+"""Literals, selectors (List, Tuple, Instance) and property access (Property).
+
+Property access works on FHIR values (:class:`FhirElement`/:class:`FhirPrimitive`, which know
+their model type), on tuples and plain dicts, on System structured values (Quantity, Code,
+Interval, …) and element-wise on lists (CQL path traversal over list-valued elements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..compiler import fault
+from ..errors import ElmError
+from ..fhir_model import FHIR_URI, fhir_model, split_type_name
+from ..fhir_provider import FhirElement, FhirPrimitive
+from ..registry import Compiler, ElmNode, Evaluator, node
+from ..terminology import CodeSystem, ValueSet
+from ..values import Code, Concept, CqlTuple, Interval, Quantity, Ratio
+
+# -- literals ------------------------------------------------------------------------------
+
+
+def _parse_literal(value_type: str, text: Any) -> Any:
+    local = value_type.rsplit("}", 1)[-1]
+    if text is None:
+        return None
+    if local == "Boolean":
+        return str(text).lower() == "true"
+    if local in ("Integer", "Long"):
+        return int(str(text).removesuffix("L"))
+    if local == "Decimal":
+        return Decimal(str(text))
+    if local == "String":
+        return str(text)
+    raise ElmError(f"unsupported literal type {value_type}")
+
+
+@node("Literal")
+def compile_literal(elm: ElmNode, c: Compiler) -> Evaluator:
+    try:
+        value = _parse_literal(elm["valueType"], elm.get("value"))
+    except (ValueError, InvalidOperation) as e:
+        raise ElmError(f"bad {elm['valueType']} literal {elm.get('value')!r}") from e
+    return lambda ctx: value
+
+
+@node("Null")
+def compile_null(elm: ElmNode, c: Compiler) -> Evaluator:
+    return lambda ctx: None
+
+
+# -- selectors -----------------------------------------------------------------------------
+
+
+@node("List")
+def compile_list(elm: ElmNode, c: Compiler) -> Evaluator:
+    items = [c.compile(e) for e in elm.get("element") or []]
+    if not items:
+        return lambda ctx: []
+    return lambda ctx: [item(ctx) for item in items]
+
+
+@node("Tuple")
+def compile_tuple(elm: ElmNode, c: Compiler) -> Evaluator:
+    elements = [(e["name"], c.compile(e["value"])) for e in elm.get("element") or []]
+    return lambda ctx: CqlTuple({name: value(ctx) for name, value in elements})
+
+
+def _system_instance(local: str, values: dict[str, Any]) -> Any:
+    # Values come from CQL expressions the translator type-checked against the class.
+    if local == "Code":
+        return Code(values.get("code"), values.get("system"), values.get("version"),
+                    values.get("display"))
+    if local == "Concept":
+        return Concept(tuple(c for c in values.get("codes") or () if c is not None),
+                       values.get("display"))
+    if local == "Quantity":
+        unit = values.get("unit")
+        return Quantity(values.get("value"), "1" if unit is None else unit)
+    if local == "Ratio":
+        return Ratio(values["numerator"], values["denominator"]) if values else None
+    if local == "ValueSet":
+        return ValueSet(values.get("id", ""), values.get("version"), values.get("name"))
+    if local == "CodeSystem":
+        return CodeSystem(values.get("id", ""), values.get("version"), values.get("name"))
+    if local == "Tuple":
+        return CqlTuple(values)
+    raise ElmError(f"cannot build an instance of System.{local}")
+
+
+@node("Instance")
+def compile_instance(elm: ElmNode, c: Compiler) -> Evaluator:
+    uri, local = split_type_name(elm["classType"])
+    elements = [(e["name"], c.compile(e["value"])) for e in elm.get("element") or []]
+    if uri == FHIR_URI:
+        model = fhir_model()
+        if not model.has_type(local):
+            raise ElmError(f"unknown FHIR type {local}")
+        if model.primitive_type(local) is not None:
+            def primitive(ctx: Any) -> Any:
+                values = {name: value(ctx) for name, value in elements}
+                return FhirPrimitive(local, values.get("value"), values.get("id"),
+                                     values.get("extension"))
+            return primitive
+        return lambda ctx: FhirElement(local, {n: v(ctx) for n, v in elements
+                                               if v is not None})
+    if uri and uri != "urn:hl7-org:elm-types:r1":
+        raise ElmError(f"unsupported model {uri} for Instance")
+    _system_instance(local, {})  # fail at compile time for unknown System classes
+
+    def system(ctx: Any) -> Any:
+        return _system_instance(local, {name: value(ctx) for name, value in elements})
+    return system
+
+
+# -- property access -----------------------------------------------------------------------
+
+_ATTRIBUTES: dict[type, dict[str, str]] = {
+    Interval: {"low": "low", "high": "high", "lowClosed": "low_closed",
+               "highClosed": "high_closed"},
+    Quantity: {"value": "value", "unit": "unit"},
+    Ratio: {"numerator": "numerator", "denominator": "denominator"},
+    Code: {"code": "code", "system": "system", "version": "version", "display": "display"},
+    Concept: {"codes": "codes", "display": "display"},
+    ValueSet: {"id": "id", "version": "version", "name": "name"},
+    CodeSystem: {"id": "id", "version": "version", "name": "name"},
+}
+
+
+def get_property(obj: Any, name: str) -> Any:
+    """The value of property ``name`` of a CQL or FHIR value (null-safe)."""
+    if obj is None:
+        return None
+    cls = type(obj)
+    if cls is FhirElement or cls is FhirPrimitive:
+        return obj.cql_property(name)
+    if cls is list:
+        # Path traversal over a list: the non-null properties of its elements, flattened.
+        out: list[Any] = []
+        for item in obj:
+            v = get_property(item, name)
+            if v is None:
+                continue
+            if type(v) is list:
+                out.extend(v)
+            else:
+                out.append(v)
+        return out
+    if cls is dict:
+        rt = obj.get("resourceType")
+        if isinstance(rt, str):  # a raw FHIR resource handed in by a caller
+            return FhirElement(rt, obj).cql_property(name)
+        return obj.get(name)
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    attrs = _ATTRIBUTES.get(cls)
+    if attrs is not None:
+        attr = attrs.get(name)
+        value = getattr(obj, attr) if attr else None
+        return list(value) if type(value) is tuple else value
+    return getattr(obj, name, None)
+
+
+def property_getter(path: str) -> Callable[[Any], Any]:
+    """A function reading a (possibly dotted) property path."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        return lambda obj: get_property(obj, path)
+
+    def dotted(obj: Any) -> Any:
+        for part in parts:
+            if obj is None:
+                return None
+            obj = get_property(obj, part)
+        return obj
+    return dotted
+
+
+@node("Property")
+def compile_property(elm: ElmNode, c: Compiler) -> Evaluator:
+    from ..compiler import LibraryCompiler
+
+    path = elm["path"]
+    get = property_getter(path)
+    locator = elm.get("locator")
+    if "source" in elm:
+        source = c.compile(elm["source"])
+
+        def from_source(ctx: Any) -> Any:
+            try:
+                return get(source(ctx))
+            except Exception as e:
+                fault(e, locator)
+        return from_source
+    scope = elm.get("scope")
+    if scope is None or not isinstance(c, LibraryCompiler):
+        raise ElmError(f"Property {path} without source or scope")
+    slot = c.lookup(scope, elm)
+
+    def from_alias(ctx: Any) -> Any:
+        try:
+            return get(ctx.slots[slot])
+        except Exception as e:
+            fault(e, locator)
+    return from_alias
