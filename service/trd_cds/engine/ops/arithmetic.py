@@ -518,7 +518,7 @@ def _decimal_boundary(x: Decimal, digits: int, high: bool) -> Decimal | None:
     if digits < 0 or digits > dm.DECIMAL_SCALE:
         return None
     # 1.587 stands for every value in [1.587, 1.58799999]; for -1.587 the range is mirrored.
-    pad = Decimal(1).scaleb(-dm.DECIMAL_SCALE) - Decimal(1).scaleb(-dm.scale(x))
+    pad = Decimal(1).scaleb(-dm.scale(x)) - Decimal(1).scaleb(-dm.DECIMAL_SCALE)
     upward = high == (x >= 0)
     widest = x + (pad if x >= 0 else -pad) if upward and dm.scale(x) < dm.DECIMAL_SCALE else x
     return widest.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)

@@ -1,0 +1,56 @@
+"""The Message operator (CqlErrorsAndMessagingOperatorsTest.xml)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from trd_cds.engine.context import Context
+from trd_cds.engine.errors import CqlMessageError
+from trd_cds.engine.ops import errors  # noqa: F401  (registers the node types)
+from trd_cds.engine.registry import NODES, ElmNode, Evaluator
+from trd_cds.engine.temporal import DateTime
+
+
+class Stub:
+    library_name = "Test"
+
+    def compile(self, node: ElmNode) -> Evaluator:
+        value = node["value"]
+        return lambda ctx: value
+
+    def compile_optional(self, node: ElmNode | None) -> Evaluator:
+        return (lambda ctx: None) if node is None else self.compile(node)
+
+
+def message(source: Any, condition: bool | None, code: str, severity: str,
+            text: str) -> tuple[Any, Context]:
+    fields = {"source": source, "condition": condition, "code": code, "severity": severity,
+              "message": text}
+    node: ElmNode = {"type": "Message", "locator": "3:5-3:60",
+                     **{k: {"type": "Const", "value": v} for k, v in fields.items()}}
+    ctx = Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0)))
+    return NODES["Message"](node, Stub())(ctx), ctx
+
+
+@pytest.mark.parametrize("severity", ["Message", "Warning", "Trace"])
+def test_messages_are_recorded_and_the_source_returned(severity: str) -> None:
+    result, ctx = message([3, 4, 5], True, "300", severity, "This is a trace")
+    assert result == [3, 4, 5]
+    assert ctx.messages == [(severity, "300", "This is a trace")]
+
+
+def test_no_message_when_the_condition_is_not_true() -> None:
+    for condition in (False, None):
+        result, ctx = message(1, condition, "100", "Error", "never raised")
+        assert result == 1 and ctx.messages == []
+
+
+def test_error_severity_raises() -> None:
+    with pytest.raises(CqlMessageError) as info:
+        message(4, True, "400", "Error", "This is an error!")
+    assert info.value.message == "400: This is an error!"
+    assert info.value.code == "400"
+    assert info.value.locator == "3:5-3:60"
