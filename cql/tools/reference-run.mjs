@@ -1,0 +1,384 @@
+#!/usr/bin/env node
+// Runs compiled ELM over FHIR bundles with the reference JS engine (cql-execution +
+// cql-exec-fhir) and writes the results file of ../shared/cql-toolchain/ENCODING.md.
+//
+//   node cql/tools/reference-run.mjs --library NAME --bundles B1.json [B2.json ...]
+//        [--as-of YYYY-MM-DD] [--param NAME=JSON ...] [--elm-dir cql/elm]
+//        [--valuesets cql/valuesets] [--output FILE]
+//   node cql/tools/reference-run.mjs --check [--library NAME ...] [--bundles ...] [--unordered]
+//        runs our engine too (`python -m trd_cds.engine.tool run`, same ELM, same bundles) and
+//        compares value by value; exit 1 on any difference. Without --library every library
+//        in the ELM folder that has Patient-context defines is checked (FHIRHelpers excluded);
+//        without --bundles every Bundle in fhir_examples/ is used.
+//
+// Evaluation time is the as-of date (default: today, UTC) at 00:00:00.000+00:00. Each define
+// is evaluated on its own so that one failing define is reported as an Error value instead of
+// aborting the patient. Parameters are typed JSON as in the encoding ({"type":"Date",...}).
+
+import { readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { CQL_DIR, CHECKOUT_DIR } from "./translate.mjs";
+
+const require = createRequire(import.meta.url);
+const cql = require("cql-execution");
+const cqlfhir = require("cql-exec-fhir");
+
+function parseArgs(argv) {
+  const opts = { libraries: [], bundles: [], params: [], check: false, unordered: false,
+    elmDir: join(CQL_DIR, "elm"), valuesets: join(CQL_DIR, "valuesets"), asOf: null, output: null };
+  let listTarget = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--library") { opts.libraries.push(argv[++i]); listTarget = null; }
+    else if (a === "--bundles" || a === "--bundle") listTarget = "bundles";
+    else if (a === "--param") { opts.params.push(argv[++i]); listTarget = null; }
+    else if (a === "--as-of") { opts.asOf = argv[++i]; listTarget = null; }
+    else if (a === "--elm-dir") { opts.elmDir = resolve(argv[++i]); listTarget = null; }
+    else if (a === "--valuesets") { opts.valuesets = resolve(argv[++i]); listTarget = null; }
+    else if (a === "--output" || a === "-o") { opts.output = argv[++i]; listTarget = null; }
+    else if (a === "--check") { opts.check = true; listTarget = null; }
+    else if (a === "--unordered") { opts.unordered = true; listTarget = null; }
+    else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
+    else if (listTarget) opts[listTarget].push(a);
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  return opts;
+}
+
+// --- loading ----------------------------------------------------------------------------------
+
+function loadElmDir(dir) {
+  const libs = {};
+  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+    const elm = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    if (elm && elm.library && elm.library.identifier) libs[elm.library.identifier.id] = elm;
+  }
+  return libs;
+}
+
+// FHIR ValueSet resources -> cql-execution's {url: {version: [codes]}}; codes come from the
+// expansion when present, else from compose.include concepts.
+function loadValueSets(dir) {
+  const out = {};
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+    const vs = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    if (!vs || vs.resourceType !== "ValueSet" || !vs.url) continue;
+    const codes = [];
+    if (vs.expansion && Array.isArray(vs.expansion.contains)) {
+      const walk = (items) => {
+        for (const c of items) {
+          if (c.code) codes.push({ code: c.code, system: c.system, version: c.version });
+          if (Array.isArray(c.contains)) walk(c.contains);
+        }
+      };
+      walk(vs.expansion.contains);
+    } else if (vs.compose && Array.isArray(vs.compose.include)) {
+      for (const inc of vs.compose.include) {
+        for (const c of inc.concept || []) codes.push({ code: c.code, system: inc.system, version: inc.version });
+      }
+    }
+    out[vs.url] = out[vs.url] || {};
+    out[vs.url][vs.version || ""] = codes;
+  }
+  return out;
+}
+
+function asOfDateTime(asOf) {
+  const d = asOf ? new Date(`${asOf}T00:00:00Z`) : new Date();
+  if (Number.isNaN(d.getTime())) throw new Error(`--as-of expects YYYY-MM-DD, got ${asOf}`);
+  return new cql.DateTime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), 0, 0, 0, 0, 0);
+}
+
+function decodeParam(v) {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(decodeParam);
+  switch (v.type) {
+    case "Date": return cql.Date.parse(v.value);
+    case "DateTime": return cql.DateTime.parse(v.value.replace("Z", "+00:00"));
+    case "Time": return cql.DateTime.parse(`0000-01-01T${v.value}`);
+    case "Quantity": return new cql.Quantity(v.value, v.unit || "1");
+    case "Interval": return new cql.Interval(decodeParam(v.low), decodeParam(v.high),
+      v.lowClosed !== false, v.highClosed !== false);
+    case "Code": return new cql.Code(v.code, v.system, v.version, v.display);
+    case "Concept": return new cql.Concept((v.codes || []).map(decodeParam), v.display);
+    default: {
+      const t = {};
+      for (const [k, x] of Object.entries(v)) t[k] = decodeParam(x);
+      return t;
+    }
+  }
+}
+
+// --- encoding (ENCODING.md) -------------------------------------------------------------------
+
+const pad = (n, w = 2) => String(Math.abs(n)).padStart(w, "0");
+const round8 = (x) => Math.round(x * 1e8) / 1e8;
+
+function formatOffset(hours) {
+  const total = Math.round(Math.abs(hours) * 60);
+  return `${hours < 0 ? "-" : "+"}${pad(Math.floor(total / 60))}:${pad(total % 60)}`;
+}
+
+function formatDateTime(v) {
+  let s = pad(v.year, 4);
+  if (v.month == null) return s;
+  s += `-${pad(v.month)}`;
+  if (v.day == null) return s;
+  s += `-${pad(v.day)}`;
+  if (v.hour == null) return s;
+  s += `T${pad(v.hour)}`;
+  if (v.minute != null) {
+    s += `:${pad(v.minute)}`;
+    if (v.second != null) {
+      s += `:${pad(v.second)}`;
+      if (v.millisecond != null) s += `.${pad(v.millisecond, 3)}`;
+    }
+  }
+  if (v.timezoneOffset != null) s += formatOffset(v.timezoneOffset);
+  return s;
+}
+
+function formatTime(v) {
+  let s = pad(v.hour);
+  if (v.minute != null) {
+    s += `:${pad(v.minute)}`;
+    if (v.second != null) {
+      s += `:${pad(v.second)}`;
+      if (v.millisecond != null) s += `.${pad(v.millisecond, 3)}`;
+    }
+  }
+  return s;
+}
+
+function isFhirObject(v) {
+  return v && typeof v === "object" && typeof v.getTypeInfo === "function" && "_json" in v;
+}
+
+function fhirTypeName(v) {
+  const info = v.getTypeInfo();
+  return info && info.name ? String(info.name).replace(/^FHIR\./, "") : "Element";
+}
+
+function sortedJson(v) {
+  if (Array.isArray(v)) return v.map(sortedJson);
+  if (v === null || typeof v !== "object") return v;
+  const out = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortedJson(v[k]);
+  return out;
+}
+
+function encodeQuantity(q) {
+  if (q == null) return null;
+  return { type: "Quantity", value: q.value == null ? null : round8(Number(q.value)), unit: q.unit || "1" };
+}
+
+function encodeCode(c) {
+  const out = { type: "Code" };
+  for (const k of ["code", "system", "version", "display"]) if (c[k] != null) out[k] = c[k];
+  return out;
+}
+
+export function encode(v) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "boolean" || typeof v === "string") return v;
+  if (typeof v === "number") return Number.isInteger(v) ? v : round8(v);
+  if (Array.isArray(v)) return v.map(encode);
+  if (v.isUncertainty) {
+    const low = encode(v.low);
+    const high = encode(v.high);
+    return JSON.stringify(low) === JSON.stringify(high) ? low : { type: "Uncertainty", low, high };
+  }
+  if (v.isDateTime) {
+    if (typeof v.isTime === "function" && v.isTime()) return { type: "Time", value: formatTime(v) };
+    return { type: "DateTime", value: formatDateTime(v) };
+  }
+  if (v.isDate) return { type: "Date", value: formatDateTime(v) };
+  if (v.isQuantity) return encodeQuantity(v);
+  if (v.isRatio) return { type: "Ratio", numerator: encodeQuantity(v.numerator), denominator: encodeQuantity(v.denominator) };
+  if (v.isConcept) {
+    const out = { type: "Concept", codes: (v.codes || []).map(encodeCode) };
+    if (v.display != null) out.display = v.display;
+    return out;
+  }
+  if (v.isCode) return encodeCode(v);
+  if (v.isInterval) {
+    return { type: "Interval", low: encode(v.low), high: encode(v.high),
+      lowClosed: !!v.lowClosed, highClosed: !!v.highClosed };
+  }
+  if (v.isValueSet || v instanceof cql.ValueSet) return { type: "ValueSet", id: v.oid, version: v.version ?? null };
+  if (isFhirObject(v)) {
+    const json = v._json;
+    if (json && json.resourceType) return { type: "Resource", resourceType: json.resourceType, id: json.id ?? null };
+    const name = fhirTypeName(v);
+    const info = v.getTypeInfo();
+    const valueElement = info && typeof info.findElement === "function" ? info.findElement("value") : null;
+    const primitive = /^[a-z]/.test(name) || (valueElement && valueElement.typeSpecifier
+      && String(valueElement.typeSpecifier.fqn || "").startsWith("System.") && info.elements.length === 1);
+    if (primitive) return encode(v.value);
+    return { type: "FHIR", fhirType: name, json: sortedJson(json) };
+  }
+  if (v.constructor === Object) {
+    const out = {};
+    for (const k of Object.keys(v).sort()) out[k] = encode(v[k]);
+    return out;
+  }
+  return { type: "Unsupported", jsType: v.constructor ? v.constructor.name : typeof v };
+}
+
+// --- running ----------------------------------------------------------------------------------
+
+export async function referenceRun({ library, bundles, asOf = null, params = {}, elmDir, valuesets }) {
+  const libs = loadElmDir(elmDir);
+  if (!libs[library]) throw new Error(`library ${library} not found in ${elmDir}`);
+  const repository = new cql.Repository(libs);
+  const lib = new cql.Library(libs[library], repository);
+  const codeService = new cql.CodeService(loadValueSets(valuesets));
+  const when = asOfDateTime(asOf);
+  const source = cqlfhir.PatientSource.FHIRv401();
+  source.loadBundles(bundles.map((b) => JSON.parse(readFileSync(b, "utf8"))));
+  const names = Object.keys(lib.expressions).filter((k) => lib.expressions[k].context === "Patient");
+  const results = {};
+  for (let patient = source.currentPatient(); patient; patient = source.nextPatient()) {
+    const ctx = new cql.PatientContext(lib, patient, codeService, params, when, new cql.NullMessageListener());
+    const row = {};
+    for (const name of names) {
+      try {
+        row[name] = encode(await lib.expressions[name].execute(ctx));
+      } catch (e) {
+        const msg = String((e && e.message) || e).split("\n")[0];
+        row[name] = { type: "Error", message: msg };
+      }
+    }
+    results[patient.getId()] = row;
+  }
+  return results;
+}
+
+// --- comparing (ENCODING.md "Comparing") ------------------------------------------------------
+
+const isNum = (x) => typeof x === "number";
+const isErr = (x) => x && typeof x === "object" && !Array.isArray(x) && x.type === "Error";
+
+export function compareResults(ours, theirs, unordered = false, path = "$", out = []) {
+  if (isErr(ours) && isErr(theirs)) return out;
+  if (isErr(ours) !== isErr(theirs)) {
+    out.push(`${path}: ours ${JSON.stringify(ours)}, theirs ${JSON.stringify(theirs)}`);
+    return out;
+  }
+  if (isNum(ours) && isNum(theirs)) {
+    if (ours !== theirs && Math.abs(ours - theirs) > 1e-8 * Math.max(Math.abs(ours), Math.abs(theirs))) {
+      out.push(`${path}: ours ${ours}, theirs ${theirs}`);
+    }
+    return out;
+  }
+  if (Array.isArray(ours) && Array.isArray(theirs)) {
+    if (unordered) {
+      const rest = [...theirs];
+      const ok = ours.length === theirs.length && ours.every((x) => {
+        const i = rest.findIndex((y) => compareResults(x, y, true).length === 0);
+        if (i < 0) return false;
+        rest.splice(i, 1);
+        return true;
+      });
+      if (!ok) out.push(`${path}: lists differ (unordered)`);
+      return out;
+    }
+    if (ours.length !== theirs.length) out.push(`${path}: ours has ${ours.length} items, theirs ${theirs.length}`);
+    for (let i = 0; i < Math.min(ours.length, theirs.length); i++) compareResults(ours[i], theirs[i], unordered, `${path}[${i}]`, out);
+    return out;
+  }
+  if (ours && theirs && typeof ours === "object" && typeof theirs === "object" && !Array.isArray(ours) && !Array.isArray(theirs)) {
+    for (const k of [...new Set([...Object.keys(ours), ...Object.keys(theirs)])].sort()) {
+      if (!(k in ours)) out.push(`${path}.${k}: missing in ours`);
+      else if (!(k in theirs)) out.push(`${path}.${k}: missing in theirs`);
+      else compareResults(ours[k], theirs[k], unordered, `${path}.${k}`, out);
+    }
+    return out;
+  }
+  if (ours !== theirs) out.push(`${path}: ours ${JSON.stringify(ours)}, theirs ${JSON.stringify(theirs)}`);
+  return out;
+}
+
+function defaultBundles() {
+  const dir = join(CHECKOUT_DIR, "fhir_examples");
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json")).sort()) {
+    try {
+      const doc = JSON.parse(readFileSync(join(dir, f), "utf8"));
+      if (doc && doc.resourceType === "Bundle" && (doc.entry || []).some((e) => e.resource && e.resource.resourceType === "Patient")) {
+        out.push(join(dir, f));
+      }
+    } catch { /* not JSON: not a bundle */ }
+  }
+  return out;
+}
+
+function librariesWithPatientDefines(elmDir) {
+  const libs = loadElmDir(elmDir);
+  return Object.keys(libs).filter((name) => name !== "FHIRHelpers" && (libs[name].library.statements?.def || [])
+    .some((d) => d.type !== "FunctionDef" && d.context === "Patient"));
+}
+
+function oursRun(opts, library) {
+  const python = existsSync(join(CHECKOUT_DIR, ".venv", "bin", "python"))
+    ? join(CHECKOUT_DIR, ".venv", "bin", "python") : "python3";
+  const args = ["-m", "trd_cds.engine.tool", "run", "--library", library,
+    "--elm-dir", opts.elmDir, "--valuesets", opts.valuesets];
+  if (opts.asOf) args.push("--as-of", opts.asOf);
+  for (const p of opts.params) args.push("--param", p);
+  args.push("--bundle", ...opts.bundles);
+  const r = spawnSync(python, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`our engine failed for ${library}: ${(r.stderr || "").trim().slice(0, 2000)}`);
+  return JSON.parse(r.stdout);
+}
+
+async function main(argv) {
+  const opts = parseArgs(argv);
+  const params = {};
+  for (const p of opts.params) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw new Error(`--param expects NAME=JSON, got ${p}`);
+    params[p.slice(0, i)] = decodeParam(JSON.parse(p.slice(i + 1)));
+  }
+  if (!opts.check) {
+    if (opts.libraries.length !== 1 || opts.bundles.length === 0) {
+      process.stderr.write("usage: reference-run.mjs --library NAME --bundles FILE... [--check]\n");
+      return 2;
+    }
+    const results = await referenceRun({ library: opts.libraries[0], bundles: opts.bundles,
+      asOf: opts.asOf, params, elmDir: opts.elmDir, valuesets: opts.valuesets });
+    const text = JSON.stringify(results, null, 2) + "\n";
+    if (opts.output) writeFileSync(opts.output, text); else process.stdout.write(text);
+    return 0;
+  }
+  if (opts.bundles.length === 0) opts.bundles = defaultBundles();
+  const libraries = opts.libraries.length ? opts.libraries : librariesWithPatientDefines(opts.elmDir);
+  if (opts.bundles.length === 0 || libraries.length === 0) {
+    process.stdout.write(`compare: nothing to compare (${libraries.length} libraries, ${opts.bundles.length} bundles)\n`);
+    return 0;
+  }
+  let differences = 0;
+  for (const library of libraries) {
+    const theirs = await referenceRun({ library, bundles: opts.bundles, asOf: opts.asOf, params,
+      elmDir: opts.elmDir, valuesets: opts.valuesets });
+    const ours = oursRun(opts, library);
+    const diffs = compareResults(ours, theirs, opts.unordered);
+    const total = Object.values(theirs).reduce((n, row) => n + Object.keys(row).length, 0);
+    for (const d of diffs) process.stdout.write(`${library} ${d}\n`);
+    process.stdout.write(`${library}: ${total} values over ${Object.keys(theirs).length} patients, ${diffs.length} difference(s)\n`);
+    differences += diffs.length;
+  }
+  process.stdout.write(`compare: ${differences} difference(s)\n`);
+  return differences ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => { process.stderr.write(`reference-run: ${e && e.stack || e}\n`); process.exitCode = 2; },
+  );
+}
