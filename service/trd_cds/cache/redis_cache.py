@@ -62,8 +62,6 @@ class RedisCache:
             retry=Retry(NoBackoff(), 0),
             retry_on_timeout=False,
             max_connections=max_connections,
-            lib_name=None,
-            lib_version=None,
         )
         self._ttl = ttl_seconds
         self._jitter = jitter

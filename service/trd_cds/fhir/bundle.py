@@ -31,7 +31,7 @@ def load_json(body: bytes, limits: InputLimits) -> Any:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc):
+        if "depth" in str(exc) or "recursion" in str(exc):
             raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
         raise FhirInputError.of(400, "body is not valid JSON", code="structure") from None
     check_depth(document, limits.max_depth)

@@ -1,0 +1,71 @@
+"""The cache key depends on the patient data's content only, never on its order."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trd_cds.cache.keys import patient_digest, result_key
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=8))
+_json = st.recursive(
+    _scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+_resources = st.lists(
+    st.builds(
+        lambda rtype, body: {"resourceType": rtype, **body},
+        st.sampled_from(["Patient", "Observation", "MedicationStatement", "Condition"]),
+        st.dictionaries(
+            st.text(min_size=1, max_size=6).filter(lambda k: k != "resourceType"), _json, max_size=5
+        ),
+    ),
+    max_size=8,
+)
+
+
+def _reorder_keys(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {key: _reorder_keys(child, rng) for key, child in items}
+    if isinstance(value, list):
+        return [_reorder_keys(child, rng) for child in value]
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(_resources, st.randoms(use_true_random=False))
+def test_digest_ignores_resource_order_and_key_order(
+    resources: list[dict[str, Any]], rng: random.Random
+) -> None:
+    shuffled = [_reorder_keys(resource, rng) for resource in resources]
+    rng.shuffle(shuffled)
+    assert patient_digest(shuffled) == patient_digest(resources)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_resources, st.integers(-5, 5))
+def test_digest_changes_when_content_changes(resources: list[dict[str, Any]], value: int) -> None:
+    changed = [*resources, {"resourceType": "Observation", "valueInteger": value}]
+    assert patient_digest(changed) != patient_digest(resources)
+
+
+def test_list_order_inside_a_resource_matters() -> None:
+    first = {"resourceType": "MedicationStatement", "dosage": [{"text": "a"}, {"text": "b"}]}
+    second = {"resourceType": "MedicationStatement", "dosage": [{"text": "b"}, {"text": "a"}]}
+    assert patient_digest([first]) != patient_digest([second])
+
+
+def test_key_layout_has_version_date_and_digest_only() -> None:
+    digest = patient_digest([{"resourceType": "Patient", "id": "secret-mrn-123"}])
+    key = result_key("2026.1", date(2025, 3, 4), digest)
+    assert key == f"trd:v1:2026.1:2025-03-04:{digest}"
+    assert "secret" not in key and len(digest) == 64

@@ -1,0 +1,390 @@
+"""Shared fixtures: a real Redis, a hung TCP listener, FHIR data builders, fake rules and cards,
+and an in-process client for the app (httpx ASGI transport, lifespan run)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from trd_cds.app import create_app
+from trd_cds.fhir.crisis import crisis_signal
+from trd_cds.fhir.patient_data import PatientData
+from trd_cds.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pings(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.settimeout(0.5)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """127.0.0.1:6379 when a Redis answers there, else a throw-away redis-server."""
+    if _pings(6379):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is required for the Redis tests (apt-get install redis-server)")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _pings(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class HungServer:
+    """Accepts TCP connections and never answers: a Redis that hangs."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self._listener.settimeout(0.1)
+        self.port = int(self._listener.getsockname()[1])
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._held:
+            conn.close()
+        self._listener.close()
+
+
+@pytest.fixture
+def hung_redis() -> Iterator[HungServer]:
+    server = HungServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nobody listens on: a Redis that is down."""
+    return _free_port()
+
+
+# ---------------------------------------------------------------------------- FHIR builders
+class Fhir:
+    """Small builders for the resources the tests post."""
+
+    @staticmethod
+    def patient(pid: str = "p1", birth_date: str = "1980-04-02") -> dict[str, Any]:
+        return {"resourceType": "Patient", "id": pid, "birthDate": birth_date, "gender": "female"}
+
+    @staticmethod
+    def statement(
+        n: int, pid: str = "p1", start: str = "2024-01-01", end: str | None = "2024-03-01"
+    ) -> dict[str, Any]:
+        period = {"start": start, **({"end": end} if end else {})}
+        return {
+            "resourceType": "MedicationStatement",
+            "id": f"ms{n}",
+            "status": "active" if end is None else "completed",
+            "subject": {"reference": f"Patient/{pid}"},
+            "medicationCodeableConcept": {
+                "coding": [
+                    {
+                        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                        "code": "36437",
+                        "display": "sertraline",
+                    }
+                ]
+            },
+            "effectivePeriod": period,
+            "dosage": [
+                {
+                    "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                    "doseAndRate": [
+                        {
+                            "doseQuantity": {
+                                "value": 50 + n,
+                                "unit": "mg",
+                                "system": "http://unitsofmeasure.org",
+                                "code": "mg",
+                            }
+                        }
+                    ],
+                }
+            ],
+        }
+
+    @staticmethod
+    def phq9(n: int, pid: str = "p1", day: str = "2024-04-20", total: int = 17) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": f"phq{n}",
+            "status": "final",
+            "subject": {"reference": f"Patient/{pid}"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+            "effectiveDateTime": day,
+            "valueInteger": total,
+        }
+
+    @staticmethod
+    def item9(n: int, score: int, day: str, pid: str = "p1") -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": f"item9-{n}",
+            "status": "final",
+            "subject": {"reference": f"Patient/{pid}"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "44260-8"}]},
+            "effectiveDateTime": day,
+            "valueInteger": score,
+        }
+
+    @staticmethod
+    def bundle(
+        resources: list[dict[str, Any]], *, bundle_type: str = "collection"
+    ) -> dict[str, Any]:
+        return {
+            "resourceType": "Bundle",
+            "type": bundle_type,
+            "entry": [{"resource": resource} for resource in resources],
+        }
+
+    @classmethod
+    def patient_bundle(cls, size: int = 10, *, pid: str = "p1", salt: int = 0) -> dict[str, Any]:
+        """A Patient plus `size - 1` statements and PHQ-9s; `salt` makes bundles unique."""
+        resources: list[dict[str, Any]] = [cls.patient(pid)]
+        for n in range(size - 1):
+            resources.append(
+                cls.statement(n + salt * 10_000, pid) if n % 2 else cls.phq9(n + salt * 10_000, pid)
+            )
+        return cls.bundle(resources)
+
+    @staticmethod
+    def draft_order(oid: str = "draft1", pid: str = "p1", code: str = "36437") -> dict[str, Any]:
+        return {
+            "resourceType": "MedicationRequest",
+            "id": oid,
+            "status": "draft",
+            "intent": "proposal",
+            "subject": {"reference": f"Patient/{pid}"},
+            "medicationCodeableConcept": {
+                "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]
+            },
+        }
+
+
+@pytest.fixture
+def fhir() -> type[Fhir]:
+    return Fhir
+
+
+# ------------------------------------------------------------------------ fake rules and cards
+class FakeRules:
+    """Test scaffolding for the rules interface: counts calls, can be slow or broken."""
+
+    def __init__(self, *, delay: float = 0.0, fail: bool = False) -> None:
+        self.ruleset_version = f"test-{uuid.uuid4().hex[:12]}"
+        self.delay = delay
+        self.fail = fail
+        self.calls = 0
+        self.order_calls: list[list[dict[str, Any]]] = []
+
+    def assess(self, patient: PatientData, as_of: date) -> dict[str, Any]:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("rules exploded with patient detail that must not leak")
+        statements = patient.by_type.get("MedicationStatement", [])
+        return {
+            "trdStatus": "not-met",
+            "statementCount": len(statements),
+            "resourceCount": len(patient.resources),
+            "crisis": crisis_signal(patient, as_of),
+            "suggestions": ["optimise-dose"] if statements else [],
+            "evaluationDate": as_of.isoformat(),
+            "rulesetVersion": self.ruleset_version,
+        }
+
+    def check_orders(
+        self, patient: PatientData, as_of: date, draft_orders: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        self.order_calls.append(draft_orders)
+        return [
+            {"rule": "checked", "order": f"MedicationRequest/{o.get('id')}"} for o in draft_orders
+        ]
+
+
+def fake_cards(
+    assessment: dict[str, Any],
+    *,
+    hook: str,
+    draft_orders: list[dict[str, Any]],
+    order_findings: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A minimal card builder: one card per fact, typed through source.topic.code."""
+
+    def card(kind: str, indicator: str, summary: str) -> dict[str, Any]:
+        return {
+            "summary": summary,
+            "indicator": indicator,
+            "source": {"label": "test", "topic": {"system": "urn:test", "code": kind}},
+        }
+
+    cards = [card("crisis", "critical", "crisis")] if assessment.get("crisis") else []
+    cards += [card(f"suggestion-{s}", "info", s) for s in assessment.get("suggestions", [])]
+    cards += [card("order-finding", "warning", f["order"]) for f in order_findings]
+    return cards
+
+
+@pytest.fixture
+def fake_rules() -> FakeRules:
+    return FakeRules()
+
+
+AppFactory = Callable[..., Any]
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+@pytest.fixture
+def make_client() -> Callable[..., Any]:
+    """`async with make_client(settings=..., rules=..., ...) as client:` with fakes by default."""
+
+    def factory(
+        settings: Settings | None = None,
+        *,
+        rules: Any = None,
+        card_builder: Any = fake_cards,
+        **kw: Any,
+    ) -> Any:
+        app = create_app(
+            settings or Settings(),
+            rules=rules if rules is not None else FakeRules(),
+            card_builder=card_builder,
+            **kw,
+        )
+        return running_app(app)
+
+    return factory
+
+
+# --------------------------------------------------------------------------- fake FHIR server
+class FakeFhirServer:
+    """A FHIR server the tests control. The first path segment picks a behaviour:
+    ok (one page), paged (three pages), loop (next → itself), unauthorized (401),
+    broken (500), slow (never in time), foreign (next → another host)."""
+
+    def __init__(self, resources: list[dict[str, Any]]) -> None:
+        self.resources = resources
+        self.requests: list[tuple[str, str | None]] = []
+        self.app = self._build()
+
+    def _of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["resourceType"] == resource_type]
+
+    def _build(self) -> Any:
+        import asyncio
+
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        def bundle(resources: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
+            body: dict[str, Any] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+            }
+            if next_url:
+                body["link"] = [{"relation": "next", "url": next_url}]
+            return body
+
+        async def handle(request: Request) -> JSONResponse:
+            mode = request.path_params["mode"]
+            rest = request.path_params["rest"]
+            self.requests.append((f"/{mode}/{rest}", request.headers.get("authorization")))
+            resource_type = rest.split("/")[0].split("?")[0]
+            if mode == "unauthorized":
+                return JSONResponse({"resourceType": "OperationOutcome"}, status_code=401)
+            if mode == "broken":
+                return JSONResponse({"resourceType": "OperationOutcome"}, status_code=500)
+            if mode == "slow":
+                await asyncio.sleep(30)
+            if resource_type == "Patient":
+                found = self._of_type("Patient")
+                if not found:
+                    return JSONResponse({"resourceType": "OperationOutcome"}, status_code=404)
+                return JSONResponse(found[0])
+            matches = self._of_type(resource_type)
+            base = f"{request.url.scheme}://{request.url.netloc}/{mode}/{resource_type}"
+            if mode == "loop":
+                return JSONResponse(bundle(matches[:1], f"{base}?page=1"))
+            if mode == "foreign":
+                return JSONResponse(bundle(matches[:1], "http://elsewhere.example/fhir/x?page=2"))
+            if mode == "paged":
+                page = int(request.query_params.get("page", "0"))
+                chunk = matches[page::3]
+                return JSONResponse(bundle(chunk, f"{base}?page={page + 1}" if page < 2 else None))
+            return JSONResponse(bundle(matches))
+
+        return Starlette(routes=[Route("/{mode}/{rest:path}", handle)])
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), timeout=1.0)
+
+
+@pytest.fixture
+def fake_fhir_server() -> Callable[[list[dict[str, Any]]], FakeFhirServer]:
+    return FakeFhirServer
