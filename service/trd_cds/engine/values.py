@@ -276,9 +276,19 @@ def _elementwise_equal(a: list[Any], b: list[Any]) -> bool | None:
 
 
 def _tuple_equal(a: CqlTuple, b: CqlTuple) -> bool | None:
+    """Element by element in order; the first element that is not equal decides (the HL7
+    suite: ``{Id: null, Name: 'John'} = {Id: 1, Name: 'James'}`` is null, while
+    ``{Id: 1, Name: 'John'} = {Id: 2, Name: null}`` is false)."""
     keys = list(a)
     keys.extend(k for k in b if k not in a)
-    return _fields_equal(tuple(a.get(k) for k in keys), tuple(b.get(k) for k in keys))
+    for k in keys:
+        x, y = a.get(k), b.get(k)
+        if x is None and y is None:
+            continue
+        r = equal(x, y)
+        if r is not True:
+            return r
+    return True
 
 
 def _quantity_equal(a: Quantity, b: Quantity) -> bool | None:

@@ -346,9 +346,12 @@ def meets_before(a: Interval | None, b: Interval | None, p: Prec = None) -> bool
     end_a, start_b = interval_end(a), interval_start(b)
     if end_a is not None and start_b is not None:
         return _eq(_next_point(end_a, p), start_b, p)
-    # With an unknown bound the answer is still false when a cannot end before b starts.
-    if _le(interval_end(b), interval_start(a), p) is True:
-        return False
+    # With an unknown bound the answer is still false when the known bounds rule it out:
+    # meeting before needs a to start before b starts, and to end before b ends.
+    start_a, end_b = interval_start(a), interval_end(b)
+    for first, second in ((start_a, start_b), (end_a, end_b), (start_a, end_b)):
+        if first is not None and second is not None and _lt(first, second, p) is False:
+            return False
     return None
 
 
