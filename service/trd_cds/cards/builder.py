@@ -45,8 +45,10 @@ def crisis_card(evidence: dict[str, Any] | None) -> dict[str, Any]:
     if evidence and evidence.get("item9Score") is not None:
         reason = content.render(text["reason_item9"], score=evidence["item9Score"],
                                 date=evidence.get("item9Date", "a recent date"))
-    else:
+    elif evidence and evidence.get("suicidalIdeation"):
         reason = content.render(text["reason_condition"])
+    else:
+        reason = content.render(text["reason_unspecified"])
     link = {"label": text["link_label"], "url": text["link_url"], "type": "absolute"}
     return make_card("crisis", detail_fields={"reason": reason}, links=[link])
 
