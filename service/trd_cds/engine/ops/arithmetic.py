@@ -130,11 +130,11 @@ def _quantity(value: Decimal | None, unit: str) -> v.Quantity | None:
 
 
 def _dec_add(a: Decimal, b: Decimal) -> Decimal | None:
-    return dm.decimal(dm.add(a, b))
+    return dm.in_range(dm.add(a, b))
 
 
 def _dec_sub(a: Decimal, b: Decimal) -> Decimal | None:
-    return dm.decimal(dm.subtract(a, b))
+    return dm.in_range(dm.subtract(a, b))
 
 
 def _dec_mul(a: Decimal, b: Decimal) -> Decimal | None:
@@ -325,7 +325,7 @@ def _power(elm: ElmNode) -> Fn:
 @operator_factory("Negate")
 def _negate(elm: ElmNode) -> Fn:
     return _choose(
-        elm, lambda bound: lambda a: bound(-a), lambda a: dm.decimal(-a), _qty_unary(lambda a: -a)
+        elm, lambda bound: lambda a: bound(-a), lambda a: dm.in_range(-a), _qty_unary(lambda a: -a)
     )
 
 
@@ -334,7 +334,7 @@ def _abs(elm: ElmNode) -> Fn:
     return _choose(
         elm,
         lambda bound: lambda a: bound(abs(a)),
-        lambda a: dm.decimal(abs(a)),
+        lambda a: dm.in_range(abs(a)),
         _qty_unary(abs),
     )
 
