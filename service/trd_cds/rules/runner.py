@@ -1,0 +1,184 @@
+"""The TRD rules: the CQL libraries compiled once, evaluated per patient into the assessment
+of RULES.md §11 (plus ``details`` for the cards) and the safety findings of drafted orders."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
+from trd_cds.engine.temporal import DateTime
+from trd_cds.fhir.patient_data import PatientData
+
+from .convert import to_json
+from .locate import cql_dir
+
+LIBRARY = "TRDAssessment"
+CONFIG_LIBRARY = "TRDConfig"
+DRAFT_ORDERS = "Safety.DraftOrders"
+
+# §11 field -> define of TRDAssessment.
+_DEFINES = {
+    "trdStatus": "TRD Status",
+    "pseudoResistance": "Pseudo Resistance",
+    "failedClasses": "Failed Classes",
+    "trials": "Trials",
+    "thaseRush": "Thase Rush Stage",
+    "maudsleyScore": "Maudsley Score",
+    "maudsleyBand": "Maudsley Band",
+    "suggestions": "Suggestions",
+    "safety": "Safety",
+    "crisis": "Crisis",
+    "details": "Details",
+}
+_TRIAL_FIELDS = ("ingredient", "class", "start", "end", "maxDailyDoseMg", "daysAtAdequateDose",
+                 "adequate", "flags", "outcome", "outcomeInferred", "failed", "inCurrentEpisode")
+# Trial tuple elements whose §11 names differ (CQL avoids `class`, a reserved word elsewhere).
+_TRIAL_RENAMES = {"drugClass": "class", "startDate": "start", "endDate": "end"}
+
+
+class TrdRules:
+    """Loaded once at start-up; ``assess`` and ``check_orders`` are thread-safe."""
+
+    def __init__(self, engine: Engine, terminology: ValueSetDirectory,
+                 parameters: Mapping[str, Any], ruleset_version: str) -> None:
+        self._engine = engine
+        self._terminology = terminology
+        self._parameters = dict(parameters)
+        self._version = ruleset_version
+
+    @classmethod
+    def load(cls, parameters: Mapping[str, Any] | None = None,
+             cql_path: str | Path | None = None) -> TrdRules:
+        """Compile the ELM of ``cql/elm`` and read ``cql/valuesets`` (see ``locate``).
+
+        ``parameters`` override the thresholds of TRDConfig by their CQL name
+        (``{"TrialGapDays": 45}``); JSON numbers are accepted for Decimal parameters.
+        """
+        base = Path(cql_path) if cql_path is not None else cql_dir()
+        engine = Engine.from_elm_dir(base / "elm")
+        terminology = ValueSetDirectory.from_directory(base / "valuesets")
+        overrides = _config_parameters(engine, parameters or {})
+        return cls(engine, terminology, overrides,
+                   _ruleset_version(base, parameters or {}))
+
+    @property
+    def ruleset_version(self) -> str:
+        return self._version
+
+    def _evaluate(self, patient: PatientData, as_of: date,
+                  extra: Mapping[str, Any] | None = None,
+                  expressions: list[str] | None = None) -> dict[str, Any]:
+        params = dict(self._parameters)
+        if extra:
+            params.update(extra)
+        return self._engine.evaluate(
+            LIBRARY,
+            data=FhirDataProvider(_engine_view(patient.resources)),
+            now=DateTime.parse(f"{as_of.isoformat()}T00:00:00.000+00:00"),
+            terminology=self._terminology,
+            parameters=params,
+            expressions=expressions,
+        )
+
+    def assess(self, patient: PatientData, as_of: date) -> dict[str, Any]:
+        results = self._evaluate(patient, as_of, expressions=list(_DEFINES.values()))
+        values = {field: to_json(results[name]) for field, name in _DEFINES.items()}
+        return {
+            "trdStatus": values["trdStatus"],
+            "pseudoResistance": bool(values["pseudoResistance"]),
+            "failedClasses": values["failedClasses"] or [],
+            "trials": [_trial(t) for t in values["trials"] or []],
+            "staging": {
+                "thaseRush": values["thaseRush"],
+                "maudsleyScore": values["maudsleyScore"],
+                "maudsleyBand": values["maudsleyBand"],
+            },
+            "suggestions": values["suggestions"] or [],
+            "safety": values["safety"] or [],
+            "crisis": bool(values["crisis"]),
+            "evaluationDate": as_of.isoformat(),
+            "rulesetVersion": self._version,
+            "details": _details(values["details"], values["trials"] or []),
+        }
+
+    def check_orders(self, patient: PatientData, as_of: date,
+                     draft_orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Safety findings for drafted MedicationRequests (order-select / order-sign)."""
+        orders = [o for o in draft_orders if o.get("resourceType") == "MedicationRequest"]
+        if not orders:
+            return []
+        wrapped = FhirDataProvider(_engine_view(orders)).retrieve("MedicationRequest")
+        results = self._evaluate(patient, as_of, {DRAFT_ORDERS: list(wrapped)},
+                                 expressions=["Draft Order Findings"])
+        findings: list[dict[str, Any]] = to_json(results["Draft Order Findings"]) or []
+        return findings
+
+
+def _trial(t: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {_TRIAL_RENAMES.get(k, k): v for k, v in t.items()}
+    return {k: renamed.get(k) for k in _TRIAL_FIELDS}
+
+
+def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]]) -> dict[str, Any]:
+    out = dict(details or {})
+    # Per-trial facts the cards state (required duration, scores, coverage), in trial order.
+    out["trials"] = [
+        {k: t.get(k) for k in ("ingredient", "current", "requiredDays", "minAdequateMg",
+                               "baselineScore", "outcomeScore", "pdc", "interactingDrugs")}
+        for t in trials
+    ]
+    return out
+
+
+def _config_parameters(engine: Engine, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    from decimal import Decimal
+
+    known = engine.library(CONFIG_LIBRARY).parameters
+    out: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if name not in known:
+            raise KeyError(f"unknown TRD parameter {name!r}; known: {', '.join(sorted(known))}")
+        if isinstance(value, float):
+            value = Decimal(str(value))
+        out[f"{CONFIG_LIBRARY}.{name}"] = value
+    return out
+
+
+def _ruleset_version(base: Path, parameters: Mapping[str, Any]) -> str:
+    """A short hash of everything that decides an assessment: ELM, value sets, overrides."""
+    digest = hashlib.sha256()
+    for folder in ("elm", "valuesets"):
+        for path in sorted((base / folder).glob("*.json")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    digest.update(json.dumps(dict(parameters), sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def _engine_view(resources: Any) -> list[dict[str, Any]]:
+    """The resources as the engine reads them.
+
+    Dosage.doseAndRate.dose[x] is typed Range | SimpleQuantity in the FHIR model, but FHIR JSON
+    names the quantity form ``doseQuantity`` (the base type); the engine's choice accessor
+    looks for ``doseSimpleQuantity``. Copies of the affected resources carry both keys until
+    the engine maps profiled types to their JSON suffix.
+    """
+    out: list[dict[str, Any]] = []
+    for resource in resources:
+        dosages = resource.get("dosage") or resource.get("dosageInstruction")
+        if dosages and any("doseQuantity" in r or "rateQuantity" in r
+                           for d in dosages for r in d.get("doseAndRate", [])):
+            resource = copy.deepcopy(resource)
+            for d in resource.get("dosage") or resource.get("dosageInstruction"):
+                for r in d.get("doseAndRate", []):
+                    for key in ("dose", "rate"):
+                        if key + "Quantity" in r:
+                            r.setdefault(key + "SimpleQuantity", r[key + "Quantity"])
+        out.append(resource)
+    return out
