@@ -108,14 +108,31 @@ def _value_precision(x: Any) -> Precision | None:
 
 # --- the selector and the bound accessors -----------------------------------------------------
 
+def _named(name: Any) -> str | None:
+    """A type name unless it is missing or Any (which says nothing about the points)."""
+    return name if isinstance(name, str) and not name.endswith("}Any") else None
+
+
+def _bound_type(bound: Any) -> str | None:
+    if not isinstance(bound, dict):
+        return None
+    found = _named(bound.get("resultTypeName")) or _named(bound.get("asType"))
+    if found is None and isinstance(bound.get("asTypeSpecifier"), dict):
+        found = _named(bound["asTypeSpecifier"].get("name"))
+    return found
+
+
 def _point_type(elm: ElmNode) -> str | None:
+    """The point type from the selector's result type, else from its bounds (the translator
+    leaves the result type off ``Interval[null as Integer, null as Integer]``)."""
     spec = elm.get("resultTypeSpecifier")
     if isinstance(spec, dict):
         point = spec.get("pointType")
-        if isinstance(point, dict) and isinstance(point.get("name"), str):
-            name: str = point["name"]
-            return None if name.endswith("}Any") else name
-    return None
+        if isinstance(point, dict):
+            found = _named(point.get("name"))
+            if found is not None:
+                return found
+    return _bound_type(elm.get("low")) or _bound_type(elm.get("high"))
 
 
 def make_interval(low: Any, high: Any, low_closed: bool, high_closed: bool,
