@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,12 @@ class TrdRules:
         params = dict(self._parameters)
         if extra:
             params.update(extra)
+        now = DateTime.parse(f"{as_of.isoformat()}T00:00:00.000+00:00")
+        assert now is not None
         return self._engine.evaluate(
             LIBRARY,
             data=FhirDataProvider(_engine_view(patient.resources)),
-            now=DateTime.parse(f"{as_of.isoformat()}T00:00:00.000+00:00"),
+            now=now,
             terminology=self._terminology,
             parameters=params,
             expressions=expressions,
@@ -137,8 +140,6 @@ def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]])
 
 
 def _config_parameters(engine: Engine, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    from decimal import Decimal
-
     known = engine.library(CONFIG_LIBRARY).parameters
     out: dict[str, Any] = {}
     for name, value in parameters.items():
