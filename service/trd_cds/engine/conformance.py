@@ -11,6 +11,7 @@ only when translation or evaluation fails. Translator rejections count as failur
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -147,13 +148,49 @@ class Translation:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _toolchain_fingerprint(script: Path) -> str:
+    """Changes whenever the translator or its pinned packages change."""
+    digest = hashlib.sha256(script.read_bytes())
+    lock = script.parent.parent / "package-lock.json"
+    if lock.exists():
+        digest.update(lock.read_bytes())
+    return digest.hexdigest()
+
+
+def translate_cached(texts: Sequence[str], *, cache_file: Path | None,
+                     workers: int | None = None) -> list[Translation]:
+    """:func:`translate_batch`, reusing earlier translations of the same text and toolchain."""
+    script = checkout_dir() / "cql" / "tools" / "translate.mjs"
+    if cache_file is None:
+        return translate_batch(texts, workers=workers, translator=script)
+    fingerprint = _toolchain_fingerprint(script)
+    keys = [hashlib.sha256((fingerprint + t).encode()).hexdigest() for t in texts]
+    cache: dict[str, Any] = {}
+    if cache_file.exists():
+        try:
+            cache = json.loads(cache_file.read_bytes())
+        except ValueError:
+            cache = {}
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    fresh = translate_batch([texts[i] for i in todo], workers=workers, translator=script)
+    for i, tr in zip(todo, fresh, strict=True):
+        cache[keys[i]] = {"ok": tr.ok, "elm": tr.elm, "errors": tr.errors}
+    if fresh:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        wanted = set(keys)  # keep only what this suite uses, so the file cannot grow forever
+        cache_file.write_text(json.dumps({k: v for k, v in cache.items() if k in wanted}))
+    return [Translation(bool(cache[k]["ok"]), cache[k]["elm"], list(cache[k]["errors"]))
+            for k in keys]
+
+
 def translate_batch(texts: Sequence[str], *, workers: int | None = None,
                     translator: Path | None = None) -> list[Translation]:
     """Translate many CQL texts through a few long-lived Node processes (JSON lines)."""
     script = translator or checkout_dir() / "cql" / "tools" / "translate.mjs"
     if not texts:
         return []
-    n = max(1, min(workers or os.cpu_count() or 1, 8, len(texts)))
+    # Two processes already keep a small machine busy; more mostly add start-up cost.
+    n = max(1, min(workers or os.cpu_count() or 1, 2, len(texts)))
     chunks = [list(range(i, len(texts), n)) for i in range(n)]
     procs = []
     for chunk in chunks:
@@ -467,14 +504,20 @@ def default_now() -> DateTime:
                     Decimal(0))
 
 
+def default_cache_file() -> Path:
+    """Translations are cached in the checkout's (git-ignored) build folder."""
+    return checkout_dir() / ".build" / "conformance-translations.json"
+
+
 def run(tests: Sequence[ConformanceTest], *, evaluate: Evaluate | None = None,
         now: DateTime | None = None, workers: int | None = None,
+        cache_file: Path | None = None,
         progress: Callable[[str], None] | None = None) -> Report:
     evaluate = evaluate or engine_evaluate()
     now = now or default_now()
     t0 = time.perf_counter()
-    translations = translate_batch([library_text(t, i) for i, t in enumerate(tests)],
-                                   workers=workers)
+    translations = translate_cached([library_text(t, i) for i, t in enumerate(tests)],
+                                    cache_file=cache_file, workers=workers)
     t1 = time.perf_counter()
     if progress:
         progress(f"translated {len(tests)} test libraries in {t1 - t0:.1f} s")

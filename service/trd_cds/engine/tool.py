@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    "(case-insensitive; alternatives separated by '|')")
     c.add_argument("--workers", type=int, default=None, help="translator processes")
     c.add_argument("-v", "--verbose", action="store_true", help="print every failure")
+    c.add_argument("--no-cache", action="store_true",
+                   help="translate every test again instead of reusing .build/ translations")
 
     for name, help_text in (("run", "evaluate a library over patient bundles"),
                             ("compare", "compare our results with the reference JS engine")):
@@ -82,7 +84,8 @@ def _conformance(args: argparse.Namespace) -> int:
     if not tests:
         print(f"no tests found in {args.directory}", file=sys.stderr)
         return 2
-    report = conformance.run(tests, workers=args.workers,
+    cache = None if args.no_cache else conformance.default_cache_file()
+    report = conformance.run(tests, workers=args.workers, cache_file=cache,
                              progress=lambda m: print(m, file=sys.stderr, flush=True))
     width = max(len(s) for s in report.per_suite())
     for suite, (ok, bad) in sorted(report.per_suite().items()):
