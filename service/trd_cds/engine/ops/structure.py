@@ -131,11 +131,15 @@ _ATTRIBUTES: dict[type, dict[str, str]] = {
 
 def get_property(obj: Any, name: str) -> Any:
     """The value of property ``name`` of a CQL or FHIR value (null-safe)."""
-    if obj is None:
-        return None
     cls = type(obj)
+    # Most frequent first: FHIR elements, tuples, FHIR primitives.
     if cls is FhirElement or cls is FhirPrimitive:
         return obj.cql_property(name)
+    if cls is CqlTuple:
+        # The slot behind CqlTuple's Mapping interface: Mapping.get costs three calls.
+        return obj._elements.get(name)
+    if obj is None:
+        return None
     if cls is list:
         # Path traversal over a list: the non-null properties of its elements, flattened.
         out: list[Any] = []
@@ -153,13 +157,13 @@ def get_property(obj: Any, name: str) -> Any:
         if isinstance(rt, str):  # a raw FHIR resource handed in by a caller
             return FhirElement(rt, obj).cql_property(name)
         return obj.get(name)
-    if isinstance(obj, Mapping):
-        return obj.get(name)
     attrs = _ATTRIBUTES.get(cls)
     if attrs is not None:
         attr = attrs.get(name)
         value = getattr(obj, attr) if attr else None
         return list(value) if type(value) is tuple else value
+    if isinstance(obj, Mapping):
+        return obj.get(name)
     return getattr(obj, name, None)
 
 
