@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import cmp_to_key
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .. import values
 from ..errors import CqlEvaluationError, ElmError
@@ -416,3 +416,128 @@ def compile_sort(elm: ElmNode, compiler: Compiler) -> Evaluator:
         return out
 
     return sort
+
+
+# --- iteration with a scope: Filter, ForEach, Repeat, Current -----------------------------
+
+
+class _ScopedCompiler(Protocol):
+    """The compiler's variable scopes (beyond :class:`registry.Compiler`): every variable is
+    given a slot in ``Context.slots`` at compile time."""
+
+    def push_scope(self) -> dict[str, int]: ...
+
+    def pop_scope(self) -> None: ...
+
+    def declare(self, name: str) -> int: ...
+
+    def lookup(self, name: str, node: ElmNode | None = None) -> int: ...
+
+
+# The name every iteration scope is also known by, so that ``Current`` without a scope finds
+# the innermost iteration.
+_CURRENT = "$current"
+
+
+def _scoped(compiler: Compiler, elm: ElmNode) -> _ScopedCompiler:
+    if not all(hasattr(compiler, m) for m in ("push_scope", "pop_scope", "declare", "lookup")):
+        raise ElmError(
+            f"{elm.get('type')}: the compiler has no variable scopes", locator=_locator(elm)
+        )
+    return cast(_ScopedCompiler, compiler)
+
+
+def _compile_in_scope(elm: ElmNode, compiler: Compiler, key: str) -> tuple[int, Evaluator]:
+    """Compile child ``key`` with the iterated element bound to the node's scope; returns the
+    element's slot and the child's evaluator."""
+    scoped = _scoped(compiler, elm)
+    child = elm.get(key)
+    if not isinstance(child, dict):
+        raise ElmError(f"{elm.get('type')}: missing '{key}'", locator=_locator(elm))
+    names = scoped.push_scope()
+    try:
+        scope = elm.get("scope")
+        slot = scoped.declare(_CURRENT)
+        if isinstance(scope, str) and scope:
+            names[scope] = slot
+        body = compiler.compile(child)
+    finally:
+        scoped.pop_scope()
+    return slot, body
+
+
+@node("Filter")
+def compile_filter(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _child(elm, "source", compiler)
+    slot, condition = _compile_in_scope(elm, compiler, "condition")
+
+    def filter_(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        slots = ctx.slots
+        out = []
+        for x in lst:
+            slots[slot] = x
+            if condition(ctx) is True:
+                out.append(x)
+        return out
+
+    return filter_
+
+
+@node("ForEach")
+def compile_for_each(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    source = _child(elm, "source", compiler)
+    slot, element = _compile_in_scope(elm, compiler, "element")
+
+    def for_each(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        slots = ctx.slots
+        out = []
+        for x in lst:
+            slots[slot] = x
+            out.append(element(ctx))
+        return out
+
+    return for_each
+
+
+@node("Repeat")
+def compile_repeat(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    """FHIRPath ``repeat``: apply ``element`` to the source, then to what it produced, until
+    nothing new (by equality) comes out; the result holds the produced elements only."""
+    source = _child(elm, "source", compiler)
+    slot, element = _compile_in_scope(elm, compiler, "element")
+
+    def repeat(ctx: Context) -> Any:
+        lst = source(ctx)
+        if lst is None:
+            return None
+        slots = ctx.slots
+        out: list[Any] = []
+        frontier = list(lst)
+        while frontier:
+            produced: list[Any] = []
+            for x in frontier:
+                slots[slot] = x
+                y = element(ctx)
+                for v in y if isinstance(y, list) else (y,):
+                    if v is not None and not _member(v, out):
+                        out.append(v)
+                        produced.append(v)
+            frontier = produced
+        return out
+
+    return repeat
+
+
+@node("Current")
+def compile_current(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    scope = elm.get("scope")
+    slot = _scoped(compiler, elm).lookup(
+        scope if isinstance(scope, str) and scope else _CURRENT, elm
+    )
+    return lambda ctx: ctx.slots[slot]
