@@ -145,6 +145,12 @@ def test_proper_contains(interval: Interval, point: Any, precision: Precision | 
     assert proper_contains(interval, point, precision) is expected
 
 
+def test_proper_contains_null_is_unknown() -> None:
+    assert proper_contains(None, 5) is None
+    assert proper_contains(I(1, 10), None) is None
+    assert contains(None, 5) is False
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [

@@ -250,10 +250,9 @@ def contains(iv: Interval | None, x: Any, p: Prec = None) -> bool | None:
 
 
 def proper_contains(iv: Interval | None, x: Any, p: Prec = None) -> bool | None:
-    """``iv properly includes x``: strictly after the start and before the end."""
-    if iv is None:
-        return False
-    if x is None:
+    """``iv properly includes x``: strictly after the start and before the end; null when
+    either is null (unlike ``contains``, whose null interval contains nothing)."""
+    if iv is None or x is None:
         return None
     return _and(_lt(interval_start(iv), x, p), _lt(x, interval_end(iv), p))
 
