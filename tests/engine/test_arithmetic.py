@@ -163,10 +163,10 @@ class TestDecimals:
         assert run(kind, D(a), D(b), rt="Decimal") is None
 
     def test_overflow_is_null(self) -> None:
-        big = D("99999999999999999999.99999999")
+        big = D("9999999999999999999999999999.99999999")
         assert run("Add", big, D("0.00000001"), rt="Decimal") is None
         assert run("Multiply", big, D(2), rt="Decimal") is None
-        assert run("Negate", big, rt="Decimal") == -big
+        assert run("Negate", big, rt="Decimal") == D("-9999999999999999999999999999.99999999")
 
     def test_exp_and_ln(self) -> None:
         assert run("Exp", D(0)) == 1
@@ -354,3 +354,23 @@ class TestPrecisionAndBoundaries:
         assert run("HighBoundary", Time(10, 30), 9) == Time(10, 30, 59, 999)
         assert run("LowBoundary", Time(10, 30), 9) == Time(10, 30, 0, 0)
         assert run("HighBoundary", Time(10, 30), 10) is None
+
+
+class TestRanges:
+    def test_decimal_results_may_use_28_integer_digits(self) -> None:
+        # ValueLiteralsAndSelectors: 10 * 10^27 - 10^-8 is the largest valid Decimal ...
+        big = run("Multiply", D(10), D("1000000000000000000000000000.00000000"), rt="Decimal")
+        assert big is None  # 10^28 itself is past the limit
+        top = run("Subtract", D("9999999999999999999999999999.99999998"), D("-0.00000001"),
+                  rt="Decimal")
+        assert top == D("9999999999999999999999999999.99999999")
+        # ... while `maximum Decimal` stays the spec's 20-digit value.
+        assert value_node("MaxValue", "Decimal")() == D("99999999999999999999.99999999")
+
+    def test_negating_an_out_of_range_literal_is_an_error(self) -> None:
+        assert run("Negate", 2**31, rt="Integer") == -(2**31)  # minimum Integer as written
+        with pytest.raises(CqlEvaluationError):
+            run("Negate", 2**31 + 1, rt="Integer")  # -2147483649
+        with pytest.raises(CqlEvaluationError):
+            run("Negate", D("10000000000000000000000000000.00000000"), rt="Decimal")
+        assert run("Negate", -(2**31), rt="Integer") is None  # -(minimum Integer) is null

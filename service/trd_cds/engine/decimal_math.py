@@ -1,10 +1,10 @@
 """CQL number limits and Decimal arithmetic (CQL 1.5, 'Integer', 'Long', 'Decimal').
 
-CQL Integer is a signed 32-bit and Long a signed 64-bit integer; Decimal has at most 28
-digits, 8 of them after the point, so its range is +-(10^20 - 10^-8). Python ints and
-Decimals are unbounded, so every arithmetic result goes through :func:`int32`, :func:`int64`
-or :func:`decimal` which return ``None`` when the value cannot be represented (the spec's
-'the result is null').
+CQL Integer is a signed 32-bit and Long a signed 64-bit integer; a Decimal keeps at most 8
+digits after the point and, as the conformance suite reads the spec, 28 before it. Python
+ints and Decimals are unbounded, so every arithmetic result goes through :func:`int32`,
+:func:`int64`, :func:`decimal` or :func:`in_range`, which return ``None`` when the value
+cannot be represented (the spec's 'the result is null').
 
 Intermediate results are computed in a context wider than 28 digits so that the final
 rounding to 8 places happens once, on the exact (or nearly exact) value.
@@ -28,8 +28,14 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 DECIMAL_SCALE = 8
+# What `maximum Decimal` / `minimum Decimal` return (the spec's (10^28 - 1) / 10^8) ...
 DECIMAL_MAX = Decimal("99999999999999999999.99999999")
-DECIMAL_MIN = -DECIMAL_MAX
+DECIMAL_MIN = Decimal("-99999999999999999999.99999999")
+# ... while results overflow only past 28 integer digits: the conformance suite takes
+# 10 * 10^27 - 10^-8 as a valid Decimal and 10^28 as an invalid one.
+# (Written out: unary minus would round in the default 28-digit context.)
+DECIMAL_LIMIT = Decimal("9999999999999999999999999999.99999999")
+NEGATIVE_LIMIT = Decimal("-9999999999999999999999999999.99999999")
 # The smallest step of a CQL Decimal: successor/predecessor and boundaries use it.
 DECIMAL_STEP = Decimal("1E-8")
 
@@ -58,7 +64,7 @@ def decimal(value: Decimal) -> Decimal | None:
         return None
     if value.as_tuple().exponent < -DECIMAL_SCALE:  # type: ignore[operator]
         value = value.quantize(_QUANTUM, rounding=ROUND_HALF_UP, context=CTX)
-    if value > DECIMAL_MAX or value < DECIMAL_MIN:
+    if value > DECIMAL_LIMIT or value < NEGATIVE_LIMIT:
         return None
     return value
 
@@ -66,7 +72,7 @@ def decimal(value: Decimal) -> Decimal | None:
 def in_range(value: Decimal) -> Decimal | None:
     """:func:`decimal` for results that cannot gain decimal places (sums and differences of
     CQL Decimals): the range check alone, which costs a fraction of the rounding check."""
-    return value if DECIMAL_MIN <= value <= DECIMAL_MAX else None
+    return value if NEGATIVE_LIMIT <= value <= DECIMAL_LIMIT else None
 
 
 def to_decimal(value: int | Decimal) -> Decimal:
@@ -119,6 +125,14 @@ def add(left: Decimal, right: Decimal) -> Decimal:
 
 def subtract(left: Decimal, right: Decimal) -> Decimal:
     return CTX.subtract(left, right)
+
+
+def negate(value: Decimal) -> Decimal:
+    return CTX.minus(value)
+
+
+def absolute(value: Decimal) -> Decimal:
+    return CTX.abs(value)
 
 
 def remainder(left: Decimal, right: Decimal) -> Decimal:
