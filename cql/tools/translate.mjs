@@ -57,9 +57,15 @@ import ucumPkg from "@lhncbc/ucum-lhc";
 // to stderr and translate while process.stdout points at stderr (the first print, the logger
 // start-up banner, happens during some translation).
 for (const level of ["log", "info", "debug"]) console[level] = (...args) => console.error(...args);
+const stderrWithoutBanner = {
+  write(chunk, ...rest) {
+    if (String(chunk).startsWith("kotlin-logging: initializing")) return true;
+    return process.stderr.write(chunk, ...rest);
+  },
+};
 function withStdoutOnStderr(fn) {
   const original = Object.getOwnPropertyDescriptor(process, "stdout");
-  Object.defineProperty(process, "stdout", { value: process.stderr, configurable: true, writable: true });
+  Object.defineProperty(process, "stdout", { value: stderrWithoutBanner, configurable: true, writable: true });
   try {
     return fn();
   } finally {

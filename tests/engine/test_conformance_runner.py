@@ -235,3 +235,17 @@ def test_full_suite_does_not_regress() -> None:
     report = cf.run(cf.load_suites(suite_dir), cache_file=cf.default_cache_file())
     assert baseline is not None
     assert report.passed >= int(baseline["passed"])
+
+
+def test_uncertain_results_match_the_suites_closed_interval() -> None:
+    from trd_cds.engine.values import Uncertainty
+    assert cf.same_value(Uncertainty(4, 5), Interval(4, 5))
+    assert cf.same_value(Interval(4, 5), Uncertainty(4, 5))
+    assert not cf.same_value(Uncertainty(4, 5), Interval(4, 5, True, False))
+    assert not cf.same_value(Uncertainty(3, 5), Interval(4, 5))
+
+
+def test_failure_reasons_show_decimals_with_every_digit() -> None:
+    assert cf.show(Decimal("9999999999999999999999999999.99999999")) == (
+        "9999999999999999999999999999.99999999")
+    assert cf.show([Decimal("1.50"), 2]) == "[1.50,2]"
