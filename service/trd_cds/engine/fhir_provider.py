@@ -197,12 +197,18 @@ def _accessor(type_name: str, name: str) -> Accessor:
     return one
 
 
+# Profiles of Quantity are written with the base type's suffix (`doseQuantity`).
+_PROFILE_SUFFIX = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
+
+
+def _json_suffix(type_name: str) -> str:
+    local = type_name.rsplit(".", 1)[-1]
+    return _PROFILE_SUFFIX.get(local) or local[:1].upper() + local[1:]
+
+
 def _choice_accessor(model: FhirModel, name: str, declared: ElementType) -> Accessor:
     # `effective` is stored as `effectiveDateTime`, `effectivePeriod`, … in JSON.
-    options = [
-        (name + t.rsplit(".", 1)[-1][:1].upper() + t.rsplit(".", 1)[-1][1:], _wrapper(model, t))
-        for t in declared.types
-    ]
+    options = [(name + _json_suffix(t), _wrapper(model, t)) for t in declared.types]
 
     def choice(obj: FhirElement) -> Any:
         for key, wrap in options:
