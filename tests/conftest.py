@@ -232,9 +232,11 @@ class FakeRules:
         self.fail = fail
         self.calls = 0
         self.order_calls: list[list[dict[str, Any]]] = []
+        self.last_patient: PatientData | None = None
 
     def assess(self, patient: PatientData, as_of: date) -> dict[str, Any]:
         self.calls += 1
+        self.last_patient = patient
         if self.delay:
             time.sleep(self.delay)
         if self.fail:

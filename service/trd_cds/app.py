@@ -141,6 +141,7 @@ def create_app(
         if rules is not None:
             _set_rules(state, rules)
         else:
+            state.not_ready_reason = "loading rules"
             loader = asyncio.create_task(_load_in_background(state))
         try:
             yield
@@ -187,7 +188,6 @@ def _set_rules(state: Services, rules: RulesEngine) -> None:
 
 
 async def _load_in_background(state: Services) -> None:
-    state.not_ready_reason = "loading rules"
     try:
         rules = await asyncio.to_thread(load_rules, state.settings)
     except Exception as exc:

@@ -1,0 +1,159 @@
+"""A live uvicorn server on loopback, calling a live FHIR server for missing prefetch keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+
+from trd_cds.app import create_app
+from trd_cds.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.port = _free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_stack(
+    fhir: Any, fake_fhir_server: Any, redis_url: str
+) -> Iterator[tuple[LiveServer, LiveServer, Any]]:
+    from conftest import FakeRules, fake_cards
+
+    data = [fhir.patient(), *(fhir.statement(n) for n in range(5)), fhir.phq9(1)]
+    fhir_server = fake_fhir_server(data)
+    rules = FakeRules()
+    app = create_app(
+        Settings(redis_url=redis_url, fhir_deadline_seconds=2.0),
+        rules=rules,
+        card_builder=fake_cards,
+    )
+    with LiveServer(fhir_server.app) as fhir_live, LiveServer(app) as service:
+        yield service, fhir_live, rules
+
+
+async def test_hook_call_fetches_from_a_live_fhir_server(live_stack: Any) -> None:
+    service, fhir_live, rules = live_stack
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": f"{fhir_live.url}/paged",
+        "fhirAuthorization": {
+            "access_token": "tkn",
+            "token_type": "Bearer",
+            "expires_in": 60,
+            "scope": "patient/*.read",
+            "subject": "trd",
+        },
+        "context": {"userId": "Practitioner/dr1", "patientId": "p1"},
+    }
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        discovery = await client.get("/cds-services")
+        response = await client.post("/cds-services/trd-patient-view", json=body)
+        again = await client.post(
+            "/cds-services/trd-patient-view", json={**body, "hookInstance": str(uuid.uuid4())}
+        )
+        metrics = (await client.get("/metrics")).text
+    assert discovery.status_code == 200
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"][0]["summary"] == "optimise-dose"
+    assert response.headers["x-request-id"]
+    assert again.status_code == 200
+    assert rules.calls == 1
+    assert len(rules.last_patient.by_type["MedicationStatement"]) == 5
+    assert 'trd_cds_fhir_fetch_total{key="medicationStatements",result="ok"} 2.0' in metrics
+
+
+async def test_evaluate_over_loopback_under_concurrency(live_stack: Any, fhir: Any) -> None:
+    service, _, rules = live_stack
+    bundles = [orjson.dumps(fhir.patient_bundle(30, salt=n % 4)) for n in range(40)]
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/evaluate?asOf=2024-05-01",
+                    content=b,
+                    headers={"content-type": "application/fhir+json"},
+                )
+                for b in bundles
+            )
+        )
+    assert {r.status_code for r in responses} == {200}
+    assert rules.calls == 4
+
+
+def test_trd_cds_serve_with_two_workers_starts_and_is_not_ready_without_rules(
+    tmp_path: Any,
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "TRD_LOG_LEVEL": "WARNING"}
+    env.pop("TRD_REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trd_cds.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                live = httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("trd-cds serve did not come up")
+                time.sleep(0.1)
+        assert live.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=2).status_code == 200
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        assert ready.status_code in (200, 503)
+        assert ready.headers["content-type"].startswith(
+            ("application/json", "application/fhir+json")
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
