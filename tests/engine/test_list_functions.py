@@ -22,7 +22,7 @@ from trd_cds.engine.ops.list import (
     list_union,
     sort_values,
 )
-from trd_cds.engine.temporal import DateTime, Time
+from trd_cds.engine.temporal import Date, DateTime, Time
 from trd_cds.engine.values import CqlTuple, Quantity
 
 
@@ -241,3 +241,50 @@ class TestSortValues:
         expected = [dt(2012, 1, 1), dt(2012, 1, 1, 12), dt(2012, 10, 5), dt(2012, 10, 5, 10)]
         assert same(sort_values(values_), expected)
         assert same(sort_values(values_, descending=True), expected[::-1])
+
+
+class TestMembershipStrategies:
+    """Membership uses hashing or buckets where it can; results must match a plain scan."""
+
+    def test_fhir_resources_by_structure(self) -> None:
+        a = {"resourceType": "Observation", "id": "1", "status": "final"}
+        a_copy = {"resourceType": "Observation", "id": "1", "status": "final"}
+        a_amended = {"resourceType": "Observation", "id": "1", "status": "amended"}
+        b = {"resourceType": "Observation", "id": "2", "status": "final"}
+        assert list_distinct([a, a_copy, a_amended, b, None, None]) == [a, a_amended, b, None]
+        assert list_except([a, b], [a_copy]) == [b]
+        assert list_intersect([a, b], [a_amended, b]) == [b]
+        assert list_includes([a, b], [a_copy]) is True
+        assert list_union([a], [a_copy, a_amended]) == [a, a_amended]
+
+    def test_fhir_elements_without_ids(self) -> None:
+        codings = [{"system": "s", "code": "1"}, {"system": "s", "code": "1"},
+                   {"system": "s", "code": "2", "id": {"odd": "id"}}]
+        assert list_distinct(codings) == [codings[0], codings[2]]
+
+    def test_datetimes_in_different_offsets_are_compared_as_instants(self) -> None:
+        eastern = DateTime(2012, 1, 1, 10, 0, 0, 0, Decimal(-5))
+        utc = DateTime(2012, 1, 1, 15, 0, 0, 0, Decimal(0))
+        assert len(list_distinct([eastern, utc])) == 1
+        assert list_except([eastern], [utc]) == []
+        # Across midnight: same instant, different calendar days.
+        late = DateTime(2012, 1, 1, 23, 0, 0, 0, Decimal(-5))
+        next_day = DateTime(2012, 1, 2, 4, 0, 0, 0, Decimal(0))
+        assert list_intersect([late], [next_day]) == [late]
+
+    def test_datetimes_of_one_offset(self) -> None:
+        days = [dt(2012, 1, 1, 10), dt(2012, 1, 1, 10), dt(2012, 1, 1, 11), dt(2012, 1, 1)]
+        assert same(list_distinct(days), [days[0], days[2], days[3]])
+        assert list_contains(days, dt(2012, 1, 1, 11)) is True
+
+    def test_dates_and_times(self) -> None:
+        dates = [Date(2012, 1, 1), Date(2012, 1, 1), Date(2012, 1), Date(2012)]
+        assert same(list_distinct(dates), dates[1:])
+        times = [t(10, 0), t(10, 0), t(10), t(11, 0)]
+        assert same(list_distinct(times), [times[0], times[2], times[3]])
+        assert list_except(times, [t(10, 0)]) is not None
+        assert same(list_except(times, [t(10, 0)]), [t(10), t(11, 0)])
+
+    def test_integers_and_decimals_are_compared_by_value(self) -> None:
+        # A List<Any> mixing them is not hashed: CQL says 1 = 1.0.
+        assert list_distinct([1, Decimal("1.0"), 2]) == [1, 2]

@@ -11,7 +11,7 @@ the interval module, which dispatches list operands to these functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from .. import values
 from ..errors import CqlEvaluationError, ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, operator
+from ..temporal import Date, DateTime, Time
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -74,15 +75,101 @@ def _member(x: Any, lst: Iterable[Any]) -> bool:
     return any(_same(x, e) for e in lst)
 
 
-def list_distinct(lst: Sequence[Any]) -> list[Any]:
-    """The elements of ``lst`` without duplicates, first occurrences in order; nulls collapse."""
-    if hashable_elements(lst):
+def _resource_key(x: Any) -> Any:
+    """A key that equal FHIR JSON objects share: their resourceType and id (equality of plain
+    dicts is structural, so equal dicts have equal keys)."""
+    kind, ident = x.get("resourceType"), x.get("id")
+    if (kind is None or type(kind) is str) and (ident is None or type(ident) is str):
+        return kind, ident
+    return ()  # unusual values: one shared bucket, still compared exactly
+
+
+def _day_key(x: Any) -> Any:
+    """Equal dates, or date-times with the same offset, fall on the same calendar day."""
+    return x.year, x.month, x.day
+
+
+def _hour_key(x: Any) -> Any:
+    return x.hour
+
+
+Key = Callable[[Any], Any]
+
+
+class _Index:
+    """Elements collected for membership tests by CQL list equality.
+
+    A strategy is chosen once per operation: a set when every element is of one primitive
+    type (see :func:`hashable_elements`); buckets by a key that equal elements share, each
+    bucket scanned with ``values.equal`` (FHIR JSON objects by resourceType and id, dates by
+    day, times by hour); or a plain scan for anything else.
+    """
+
+    __slots__ = ("_buckets", "_items", "_key", "_set")
+
+    def __init__(self, strategy: Key | str) -> None:
+        self._set: set[Any] | None = set() if strategy == "hash" else None
+        self._key = strategy if callable(strategy) else None
+        self._buckets: dict[Any, list[Any]] = {}
+        self._items: list[Any] = []
+
+    def add(self, x: Any) -> None:
+        if self._set is not None:
+            self._set.add(x)
+        elif self._key is not None and x is not None:
+            self._buckets.setdefault(self._key(x), []).append(x)
+        else:
+            self._items.append(x)
+
+    def __contains__(self, x: Any) -> bool:
+        if self._set is not None:
+            return x in self._set
+        if self._key is not None and x is not None:
+            return _member(x, self._buckets.get(self._key(x), ()))
+        return _member(x, self._items)
+
+
+def _strategy(*lists: Sequence[Any]) -> Key | str:
+    if hashable_elements(*lists):
+        return "hash"
+    kinds = {type(x) for lst in lists for x in lst if x is not None}
+    if len(kinds) != 1:
+        return "scan"
+    (kind,) = kinds
+    if kind is dict:
+        return _resource_key
+    if kind is Date:
+        return _day_key
+    if kind is Time:
+        return _hour_key
+    # Date-times are compared in one offset, so days agree only when the offsets do.
+    if kind is DateTime and len({x.offset for lst in lists for x in lst if x is not None}) == 1:
+        return _day_key
+    return "scan"
+
+
+def _index(items: Sequence[Any], strategy: Key | str) -> _Index:
+    index = _Index(strategy)
+    for x in items:
+        index.add(x)
+    return index
+
+
+def _distinct(lst: Sequence[Any], strategy: Key | str) -> list[Any]:
+    if strategy == "hash":
         return list(dict.fromkeys(lst))
+    seen = _Index(strategy)
     out: list[Any] = []
     for x in lst:
-        if not _member(x, out):
+        if x not in seen:
+            seen.add(x)
             out.append(x)
     return out
+
+
+def list_distinct(lst: Sequence[Any]) -> list[Any]:
+    """The elements of ``lst`` without duplicates, first occurrences in order; nulls collapse."""
+    return _distinct(lst, _strategy(lst))
 
 
 def list_contains(lst: Sequence[Any] | None, x: Any) -> bool:
@@ -129,38 +216,37 @@ def list_proper_in(x: Any, lst: Sequence[Any] | None) -> bool | None:
 
 def list_union(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any]:
     """``a union b``: distinct elements of both; a null list counts as empty."""
-    return list_distinct([*(a or ()), *(b or ())])
+    both = [*(a or ()), *(b or ())]
+    return _distinct(both, _strategy(both))
 
 
 def list_intersect(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any] | None:
     """``a intersect b``: distinct elements of ``a`` that are also in ``b``; null if either is."""
     if a is None or b is None:
         return None
-    if hashable_elements(a, b):
-        keep = set(b)
-        return [x for x in list_distinct(a) if x in keep]
-    return [x for x in list_distinct(a) if _member(x, b)]
+    strategy = _strategy(a, b)
+    keep = _index(b, strategy)
+    return [x for x in _distinct(a, strategy) if x in keep]
 
 
 def list_except(a: Sequence[Any] | None, b: Sequence[Any] | None) -> list[Any] | None:
     """``a except b``: distinct elements of ``a`` not in ``b``; a null ``b`` counts as empty."""
     if a is None:
         return None
-    if not b:
-        return list_distinct(a)
-    if hashable_elements(a, b):
-        drop = set(b)
-        return [x for x in list_distinct(a) if x not in drop]
-    return [x for x in list_distinct(a) if not _member(x, b)]
+    strategy = _strategy(a, b or ())
+    drop = _index(b or (), strategy)
+    return [x for x in _distinct(a, strategy) if x not in drop]
 
 
 def list_includes(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
     """``a includes b``: every element of ``b`` is in ``a``; null if either list is null."""
     if a is None or b is None:
         return None
-    if hashable_elements(a, b):
-        return set(b).issubset(a)
-    return all(_member(x, a) for x in b)
+    if not b:
+        return True
+    strategy = _strategy(a, b)
+    index = _index(a, strategy)
+    return all(x in index for x in b)
 
 
 def list_included_in(a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool | None:
