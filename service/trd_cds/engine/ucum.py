@@ -354,6 +354,27 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
     return None if result is None else to_decimal(result)
 
 
+_SCALE: dict[tuple[str, str], Fraction | None] = {}
+
+
+def scale_factor(from_unit: str, to_unit: str) -> Fraction | None:
+    """The factor that turns a value in ``from_unit`` into ``to_unit`` (cached per pair);
+    None when the units are not comparable or one is an offset scale such as Celsius."""
+    key = (from_unit, to_unit)
+    try:
+        return _SCALE[key]
+    except KeyError:
+        pass
+    src = parse(from_unit)
+    dst = parse(to_unit)
+    factor: Fraction | None = None
+    if (src is not None and dst is not None and src.dims == dst.dims
+            and src.offset is None and dst.offset is None):
+        factor = src.factor / dst.factor
+    _SCALE[key] = factor
+    return factor
+
+
 def comparable(unit_a: str, unit_b: str, *, loose: bool = False) -> bool:
     """Whether quantities in the two units can be compared (same dimensions)."""
     if unit_a == unit_b:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from . import ucum
@@ -517,17 +517,27 @@ def compare_at(a: Any, b: Any, precision: Any = None) -> int | None:
     return compare(a, b)
 
 
+# Wide enough that products of a Decimal and a unit-conversion factor are exact.
+_WIDE = Context(prec=120)
+
+
 def _quantity_compare(a: Quantity, b: Quantity) -> int | None:
     x, y = a.value, b.value
     if x is None or y is None:
         return None
     if a.unit != b.unit:
-        base_a = ucum.to_base(x, a.unit)
-        base_b = ucum.to_base(y, b.unit)
-        if base_a is None or base_b is None or base_a[1] != base_b[1]:
-            return None
-        fa, fb = base_a[0], base_b[0]
-        return (fa > fb) - (fa < fb)
+        factor = ucum.scale_factor(b.unit, a.unit)
+        if factor is None:
+            # Not comparable, or an offset scale (Celsius): compare in base units.
+            base_a = ucum.to_base(x, a.unit)
+            base_b = ucum.to_base(y, b.unit)
+            if base_a is None or base_b is None or base_a[1] != base_b[1]:
+                return None
+            fa, fb = base_a[0], base_b[0]
+            return (fa > fb) - (fa < fb)
+        # x vs y * num / den, cross-multiplied with exact (wide) Decimal products.
+        x = _WIDE.multiply(x, factor.denominator)
+        y = _WIDE.multiply(y, factor.numerator)
     return (x > y) - (x < y)
 
 

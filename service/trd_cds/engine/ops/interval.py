@@ -518,6 +518,9 @@ def _joins(cur: Interval, nxt: Interval, per: Quantity | None) -> bool:
     end_cur, start_next = interval_end(cur), interval_start(nxt)
     if end_cur is None or start_next is None:
         return True
+    if _le(start_next, end_cur, None) is True:
+        # Overlapping: no need for the (costlier) successor of the end.
+        return True
     if per is not None and per.value is not None:
         if hasattr(end_cur, "_cql_compare"):
             p = _unit_precision(per.unit)
