@@ -46,6 +46,23 @@ def compile_literal(elm: ElmNode, c: Compiler) -> Evaluator:
     return lambda ctx: value
 
 
+def _quantity(elm: ElmNode) -> Quantity:
+    unit = elm.get("unit")
+    return Quantity(Decimal(str(elm["value"])), "1" if unit in (None, "") else unit)
+
+
+@node("Quantity")
+def compile_quantity(elm: ElmNode, c: Compiler) -> Evaluator:
+    value = _quantity(elm)
+    return lambda ctx: value
+
+
+@node("Ratio")
+def compile_ratio(elm: ElmNode, c: Compiler) -> Evaluator:
+    value = Ratio(_quantity(elm["numerator"]), _quantity(elm["denominator"]))
+    return lambda ctx: value
+
+
 @node("Null")
 def compile_null(elm: ElmNode, c: Compiler) -> Evaluator:
     return lambda ctx: None
