@@ -70,11 +70,16 @@ def test_not_convertible(source: str, target: str) -> None:
     assert ucum.convert(Decimal(1), source, target) is None
 
 
-def test_calendar_units_match_ucum_only_loosely() -> None:
-    assert ucum.convert(Decimal(1), "year", "a", loose=True) == Decimal(1)
-    assert ucum.convert(Decimal(2), "months", "mo", loose=True) == Decimal(2)
+def test_calendar_units_match_definite_durations_only_loosely() -> None:
+    # Equivalence approximates a year as 365 days and a month as 30 days.
+    assert ucum.convert(Decimal(1), "year", "d", loose=True) == Decimal(365)
+    assert ucum.convert(Decimal(2), "months", "d", loose=True) == Decimal(60)
+    assert ucum.convert(Decimal(1), "year", "d") is None
     assert not ucum.comparable("year", "a")
     assert ucum.comparable("year", "a", loose=True)
+    assert ucum.calendar_counterparts("years", "a")
+    assert ucum.calendar_counterparts("mo", "month")
+    assert not ucum.calendar_counterparts("year", "mo")
 
 
 def test_non_terminating_conversion_keeps_28_digits() -> None:

@@ -10,9 +10,11 @@ A parsed unit is a factor to the base units plus a dimension vector; conversions
 fractions so that ``1 'a'`` is exactly ``365.25 'd'``.
 
 CQL calendar durations: ``week`` … ``millisecond`` are the UCUM definite durations
-(``1 day = 1 'd'``); ``year`` and ``month`` are calendar units that are comparable with each
-other (1 year = 12 months) but not with UCUM ``'a'``/``'mo'`` — except for equivalence, where
-the spec treats ``1 year ~ 1 'a'`` and ``1 month ~ 1 'mo'`` as true (``loose=True`` below).
+(``1 day = 1 'd'``); ``year`` and ``month`` are variable-length calendar units, comparable with
+each other (1 year = 12 months) but not with definite durations (``1 year = 1 'a'`` is null).
+Equivalence is looser (``loose=True`` below): a year and a month are taken as 365 and 30 days,
+and :func:`calendar_counterparts` tells when ``year``/``'a'`` or ``month``/``'mo'`` face each
+other, which the spec calls equivalent outright.
 """
 
 from __future__ import annotations
@@ -115,7 +117,10 @@ CALENDAR_WORDS: dict[str, str] = {
     "millisecond": "ms", "milliseconds": "ms",
 }
 # For equivalence the calendar year and month count as UCUM 'a' and 'mo'.
-_LOOSE_WORDS = {"_cal_year": "a", "_cal_month": "mo"}
+# The spec's approximations for equivalence between calendar and definite durations.
+_LOOSE_WORDS = {"_cal_year": "365.d", "_cal_month": "30.d"}
+_COUNTERPARTS = {("_cal_year", "a"), ("a", "_cal_year"), ("_cal_month", "mo"),
+                 ("mo", "_cal_month")}
 # How results of multiplication and division spell the calendar atoms.
 _WORD_SPELLING = {"_cal_year": "year", "_cal_month": "month"}
 
@@ -272,7 +277,7 @@ _CACHE: dict[tuple[str, bool], Unit | None] = {}
 def parse(unit: str, *, loose: bool = False) -> Unit | None:
     """The parsed unit, or None when the text is not a known UCUM unit or calendar word.
 
-    With ``loose`` the calendar words year and month mean UCUM 'a' and 'mo'.
+    With ``loose`` the calendar words year and month mean 365 and 30 days.
     """
     key = (unit, loose)
     try:
@@ -288,6 +293,11 @@ def parse(unit: str, *, loose: bool = False) -> Unit | None:
         result = None
     _CACHE[key] = result
     return result
+
+
+def calendar_counterparts(unit_a: str, unit_b: str) -> bool:
+    """A calendar year against UCUM 'a', or a calendar month against 'mo' (either order)."""
+    return (CALENDAR_WORDS.get(unit_a, unit_a), CALENDAR_WORDS.get(unit_b, unit_b)) in _COUNTERPARTS
 
 
 def is_valid(unit: str) -> bool:

@@ -454,7 +454,7 @@ def equivalent(a: Any, b: Any) -> bool:
 def _quantity_equivalent(a: Quantity, b: Quantity) -> bool:
     if a.value is None or b.value is None:
         return a.value is None and b.value is None
-    if a.unit == b.unit:
+    if a.unit == b.unit or ucum.calendar_counterparts(a.unit, b.unit):
         return _decimal_equivalent(a.value, b.value)
     converted = ucum.convert_fraction(b.value, b.unit, a.unit, loose=True)
     if converted is None:
