@@ -86,6 +86,7 @@ class TestSumAndProduct:
         assert agg("Sum", [2**31 - 1, 1], "Integer") is None
         assert agg("Sum", [2**31 - 1, 1], "Long") == 2**31
         assert agg("Product", [2**20, 2**20], "Integer") is None
+        assert agg("Product", [2**20, 2**20, 0], "Integer") == 0
 
     def test_quantities_in_one_unit(self) -> None:
         result = agg("Sum", [Quantity(Decimal(n), "ml") for n in (1, 2, 3, 4, 5)])

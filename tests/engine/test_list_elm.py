@@ -227,3 +227,15 @@ def test_sort_by_column_nulls_first() -> None:
     node = {"type": "Sort", "source": {"type": "List", "element": [row(2), row(None), row(1)]},
             "by": [{"type": "ByColumn", "path": "n", "direction": "asc"}]}
     assert [t["n"] for t in evaluate(node)] == [None, 1, 2]
+
+
+def test_aggregate_with_a_path_ignores_missing_values() -> None:
+    def row(v: int | None) -> dict[str, Any]:
+        element = [] if v is None else [{"name": "dose", "value": lit(v)}]
+        return {"type": "Tuple", "element": [*element, {"name": "id", "value": lit(0)}]}
+
+    source = {"type": "List", "element": [row(2), row(None), row(5)]}
+    assert evaluate({"type": "Sum", "source": source, "path": "dose",
+                     "resultTypeName": T + "Integer"}) == 7
+    assert evaluate({"type": "Count", "source": source, "path": "dose"}) == 2
+    assert evaluate({"type": "Max", "source": {"type": "Null"}, "path": "dose"}) is None

@@ -288,3 +288,12 @@ class TestMembershipStrategies:
     def test_integers_and_decimals_are_compared_by_value(self) -> None:
         # A List<Any> mixing them is not hashed: CQL says 1 = 1.0.
         assert list_distinct([1, Decimal("1.0"), 2]) == [1, 2]
+
+    def test_resources_from_the_fhir_provider(self) -> None:
+        from trd_cds.engine.fhir_provider import FhirElement
+
+        doc = {"resourceType": "Condition", "id": "c1", "code": {"text": "MDD"}}
+        first, again = FhirElement("Condition", doc), FhirElement("Condition", dict(doc))
+        other = FhirElement("Condition", {**doc, "id": "c2"})
+        assert list_union([first, other], [again]) == [first, other]
+        assert list_except([first, other], [doc]) == [other]

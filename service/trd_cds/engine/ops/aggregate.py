@@ -21,7 +21,8 @@ from .. import values
 from ..errors import ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, result_type
 from ..values import Quantity
-from .list import hashable_elements, list_distinct, path_value
+from .list import hashable_elements, list_distinct
+from .structure import property_getter
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -162,10 +163,8 @@ def _product(elm: ElmNode) -> Aggregate:
             total = 1
             for x in items:
                 total *= x
-                # Stop early: a product past the range cannot come back into it.
-                if wrap(total) is None:
-                    return None
-            return total
+            # Only the result must fit: {2^20, 2^20, 0} is 0, not an overflow.
+            return wrap(total)
         if isinstance(items[0], Quantity):
             return _quantity_product(items)
         return decimal_product(items)
@@ -255,11 +254,13 @@ def compile_aggregate(elm: ElmNode, compiler: Compiler) -> Evaluator:
     path = elm.get("path")
 
     if isinstance(path, str) and path:
+        getter = property_getter(path)
+
         def aggregate_path(ctx: Context) -> Any:
             lst = source(ctx)
             if lst is None:
                 return if_empty
-            items = [v for v in (path_value(x, path) for x in lst) if v is not None]
+            items = [v for v in (getter(x) for x in lst) if v is not None]
             return compute(items) if items else if_empty
 
         return aggregate_path

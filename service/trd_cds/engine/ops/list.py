@@ -11,7 +11,7 @@ the interval module, which dispatches list operands to these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -20,6 +20,7 @@ from .. import values
 from ..errors import CqlEvaluationError, ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, operator
 from ..temporal import Date, DateTime, Time
+from .structure import property_getter
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -38,7 +39,6 @@ __all__ = [
     "list_proper_included_in",
     "list_proper_includes",
     "list_union",
-    "path_value",
     "sort_values",
 ]
 
@@ -133,11 +133,12 @@ def _strategy(*lists: Sequence[Any]) -> Key | str:
     if hashable_elements(*lists):
         return "hash"
     kinds = {type(x) for lst in lists for x in lst if x is not None}
+    # FHIR resources and elements are dicts (the provider's FhirElement is a dict subclass).
+    if all(issubclass(k, dict) for k in kinds):
+        return _resource_key
     if len(kinds) != 1:
         return "scan"
     (kind,) = kinds
-    if kind is dict:
-        return _resource_key
     if kind is Date:
         return _day_key
     if kind is Time:
@@ -267,16 +268,7 @@ def list_proper_included_in(a: Sequence[Any] | None, b: Sequence[Any] | None) ->
     return list_proper_includes(b, a)
 
 
-# --- helpers shared with the aggregate functions ------------------------------------------
-
-
-def path_value(x: Any, path: str) -> Any:
-    """The value at a (dotted) property path of a tuple, FHIR element or object; null if absent."""
-    for part in path.split("."):
-        if x is None:
-            return None
-        x = x.get(part) if isinstance(x, Mapping) else getattr(x, part, None)
-    return x
+# --- ordering -----------------------------------------------------------------------------
 
 
 def _compare_nulls_first(a: Any, b: Any) -> int:
@@ -379,12 +371,13 @@ def _ordered_source(elm: ElmNode, compiler: Compiler) -> Evaluator:
     order_by = elm.get("orderBy")
     if not order_by:
         return source
+    getter = property_getter(str(order_by))
 
     def ordered(ctx: Context) -> Any:
         lst = source(ctx)
         if lst is None:
             return None
-        return _sort_by_path(list(lst), order_by, False)
+        return _sort_by(list(lst), getter, False)
 
     return ordered
 
@@ -459,8 +452,11 @@ def compile_index_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
     return index_of
 
 
-def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[str | None, bool]:
-    """(property path or None for the element itself, descending) of one ``by`` item."""
+Getter = Callable[[Any], Any]
+
+
+def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[Getter | None, bool]:
+    """(property getter, or None to sort by the element itself; descending) of a ``by`` item."""
     kind = item.get("type")
     direction = item.get("direction", "asc")
     if direction not in ("asc", "ascending", "desc", "descending"):
@@ -472,13 +468,13 @@ def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[str | None, bool]:
         path = item.get("path")
         if not isinstance(path, str):
             raise ElmError("Sort: ByColumn without a path", locator=_locator(elm))
-        return path, descending
+        return property_getter(path), descending
     # ByExpression needs the sort item bound as an alias: only queries produce it.
     raise ElmError(f"Sort: unsupported sort item {kind}", locator=_locator(elm))
 
 
-def _sort_by_path(items: list[Any], path: str, descending: bool) -> list[Any]:
-    pairs = [(path_value(x, path), x) for x in items]
+def _sort_by(items: list[Any], getter: Getter, descending: bool) -> list[Any]:
+    pairs = [(getter(x), x) for x in items]
     pairs.sort(key=lambda pair: _NULLS_FIRST(pair[0]), reverse=descending)
     return [x for _, x in pairs]
 
@@ -487,18 +483,17 @@ def _sort_by_path(items: list[Any], path: str, descending: bool) -> list[Any]:
 def compile_sort(elm: ElmNode, compiler: Compiler) -> Evaluator:
     source = _child(elm, "source", compiler)
     keys = [_sort_key(item, elm) for item in elm.get("by") or []]
+    # Stable sorts applied from the last key to the first give a multi-key ordering.
+    passes = list(reversed(keys)) or [(None, False)]
 
     def sort(ctx: Context) -> Any:
         lst = source(ctx)
         if lst is None:
             return None
         out = list(lst)
-        # Stable sorts applied from the last key to the first give a multi-key ordering.
-        for path, descending in reversed(keys or [(None, False)]):
-            if path is None:
-                out = sort_values(out, descending)
-            else:
-                out = _sort_by_path(out, path, descending)
+        for getter, descending in passes:
+            out = sort_values(out, descending) if getter is None else _sort_by(
+                out, getter, descending)
         return out
 
     return sort
