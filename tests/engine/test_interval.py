@@ -475,6 +475,15 @@ def test_expand_interval(interval: Interval, per: Quantity | None, expected: lis
     assert same(expand_interval(interval, per), expected)
 
 
+def test_expand_without_per_uses_the_coarsest_precision() -> None:
+    assert same(expand_interval(I(D("1.0"), D("1.3"))),
+                [D("1.0"), D("1.1"), D("1.2"), D("1.3")])
+    assert same(expand_interval(I(dt(2018, 1, 1, 10, 30), dt(2018, 1, 1, 12))),
+                [dt(2018, 1, 1, 10), dt(2018, 1, 1, 11), dt(2018, 1, 1, 12)])
+    assert same(expand_list([I(Date(2018, 1, 1), Date(2018, 1, 2))]),
+                [I(Date(2018, 1, 1), Date(2018, 1, 1)), I(Date(2018, 1, 2), Date(2018, 1, 2))])
+
+
 def test_expand_list() -> None:
     assert expand_list(None) is None
     assert expand_list([]) == []

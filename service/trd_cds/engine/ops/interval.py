@@ -658,10 +658,31 @@ def _unit_points(iv: Interval, per: Quantity | None) -> list[tuple[Any, Any]]:
     return _numeric_points(iv, per)
 
 
+def _default_per(intervals: Sequence[Interval]) -> Quantity | None:
+    """Without ``per``, the unit of the coarsest precision among the bounds: a day for dates,
+    the hour for a mix of hours and minutes, 0.1 for Decimal bounds like 10.0 and 12.5."""
+    bounds = [b for iv in intervals for b in (iv.low, iv.high) if b is not None]
+    if not bounds:
+        return None
+    first = bounds[0]
+    if hasattr(first, "_cql_compare"):
+        coarsest = min(b.precision for b in bounds)
+        return Quantity(Decimal(1), coarsest.name.lower())
+    if type(first) is Quantity:
+        places = min(_decimal_places(b.value) for b in bounds if b.value is not None)
+        return Quantity(Decimal(1).scaleb(-places), first.unit)
+    if type(first) is Decimal:
+        places = min(_decimal_places(b) for b in bounds if type(b) is Decimal)
+        return Quantity(Decimal(1).scaleb(-places), "1")
+    return None
+
+
 def expand_interval(iv: Interval | None, per: Quantity | None = None) -> list[Any] | None:
     """``expand Interval per q``: the starting point of each unit interval."""
     if iv is None:
         return None
+    if per is None:
+        per = _default_per([iv])
     return [first for first, _ in _unit_points(iv, per)]
 
 
@@ -671,8 +692,11 @@ def expand_list(intervals: Sequence[Interval | None] | None,
     without duplicates."""
     if intervals is None:
         return None
+    ranges = collapse(intervals) or []
+    if per is None:
+        per = _default_per(ranges)
     out: list[Interval] = []
-    for iv in collapse(intervals) or []:
+    for iv in ranges:
         for first, last in _unit_points(iv, per):
             out.append(Interval(first, last, True, True, iv.point_type))
     return out
