@@ -95,3 +95,19 @@ def test_active_suicidal_ideation_condition() -> None:
     assert not _signal(condition("resolved"))
     assert not _signal(condition("active", "refuted"))
     assert not _signal(condition("active", code="F32.1"))
+
+
+def test_evidence_names_the_highest_recent_answer_or_the_condition() -> None:
+    from trd_cds.fhir.crisis import crisis_evidence
+
+    data = PatientData.of(
+        [_item9(1, "2025-06-20"), _item9(3, "2025-06-02"), _item9(3, "2025-04-01")]
+    )
+    assert crisis_evidence(data, AS_OF) == {"item9Score": 3, "item9Date": "2025-06-02"}
+    ideation = {
+        "resourceType": "Condition",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "6471006"}]},
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+    }
+    assert crisis_evidence(PatientData.of([ideation]), AS_OF) == {"suicidalIdeation": True}
+    assert crisis_evidence(PatientData.of([_item9(0, "2025-06-20")]), AS_OF) is None

@@ -17,6 +17,7 @@ from typing import Any
 
 from trd_cds.cache.keys import patient_digest, result_key
 from trd_cds.cache.single_flight import SingleFlightCache
+from trd_cds.fhir.crisis import crisis_evidence
 from trd_cds.fhir.patient_data import PatientData
 
 from .metrics import Metrics
@@ -41,7 +42,11 @@ class Evaluation:
 
 
 def degraded_assessment(
-    crisis: bool, as_of: date, ruleset_version: str | None, reason: str
+    crisis: bool,
+    as_of: date,
+    ruleset_version: str | None,
+    reason: str,
+    evidence: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What can be said without the rules: the crisis flag, and that the rest is missing."""
     return {
@@ -57,6 +62,7 @@ def degraded_assessment(
         "staging": None,
         "suggestions": [],
         "safety": [],
+        "details": {"crisisEvidence": evidence} if evidence else {},
     }
 
 
@@ -185,7 +191,9 @@ class Evaluator:
         if not crisis:
             raise AssessmentUnavailable(reason)
         version = self.rules.ruleset_version if self.rules is not None else None
-        assessment = degraded_assessment(True, as_of, version, reason)
+        assessment = degraded_assessment(
+            True, as_of, version, reason, crisis_evidence(patient, as_of)
+        )
         if self.card_builder is None:
             raise AssessmentUnavailable(reason)
         try:

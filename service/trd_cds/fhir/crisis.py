@@ -103,8 +103,10 @@ def item9_scores(observation: dict[str, Any]) -> list[float]:
     return scores
 
 
-def recent_item9_positive(patient: PatientData, as_of: date) -> bool:
+def recent_item9(patient: PatientData, as_of: date) -> tuple[float, date] | None:
+    """The highest item 9 answer ≥ 1 of the last 30 days, with its date (latest on ties)."""
     since = as_of - timedelta(days=WINDOW_DAYS)
+    best: tuple[float, date] | None = None
     for observation in patient.by_type.get("Observation", ()):
         if observation.get("status") not in FINAL_STATUSES:
             continue
@@ -113,8 +115,14 @@ def recent_item9_positive(patient: PatientData, as_of: date) -> bool:
             continue
         day = _observation_day(observation)
         if day is not None and since <= day <= as_of:
-            return True
-    return False
+            found = (max(scores), day)
+            if best is None or found > best:
+                best = found
+    return best
+
+
+def recent_item9_positive(patient: PatientData, as_of: date) -> bool:
+    return recent_item9(patient, as_of) is not None
 
 
 def _status_code(concept: Any) -> str | None:
@@ -138,6 +146,20 @@ def active_suicidal_ideation(patient: PatientData) -> bool:
         if clinical in ACTIVE_CLINICAL and verification not in NOT_VERIFIED:
             return True
     return False
+
+
+def crisis_evidence(patient: PatientData, as_of: date) -> dict[str, Any] | None:
+    """What the crisis card can cite: `{item9Score, item9Date}` or `{suicidalIdeation: true}`."""
+    item9 = recent_item9(patient, as_of)
+    if item9 is not None:
+        score, day = item9
+        return {
+            "item9Score": int(score) if score.is_integer() else score,
+            "item9Date": day.isoformat(),
+        }
+    if active_suicidal_ideation(patient):
+        return {"suicidalIdeation": True}
+    return None
 
 
 def crisis_signal(patient: PatientData, as_of: date) -> bool:
