@@ -23,6 +23,14 @@ FHIR data      plain JSON ``dict`` (resources, elements) or values the FHIR prov
 
 Temporal classes take part in :func:`equal`, :func:`equivalent` and :func:`compare` through
 the methods ``_cql_equal``, ``_cql_equivalent`` and ``_cql_compare``.
+
+Beyond the three comparisons this module offers what operators share: :func:`compare_at`
+(at a temporal precision), :func:`successor`/:func:`predecessor`, :func:`min_value`/
+:func:`max_value`, :func:`truncate` (a temporal value cut to a precision), the closed points
+of an interval (:func:`interval_start`, :func:`interval_end`), and Uncertainty arithmetic
+(:func:`uncertainty_add`, :func:`uncertainty_subtract`, :func:`uncertainty_multiply`).
+Quantities with different units are compared through :mod:`ucum`; quantities whose units
+cannot be compared are neither equal nor unequal (null).
 """
 
 from __future__ import annotations
@@ -148,7 +156,8 @@ def min_value(type_name: str, unit: str = "1") -> Any:
     if name == "Date":
         return temporal.Date(1, 1, 1)
     if name == "DateTime":
-        return temporal.DateTime(*_DATETIME_MIN)
+        # Pinned to UTC, like the MinValue operator (the HL7 suite expects that).
+        return temporal.DateTime(*_DATETIME_MIN, offset=Decimal(0))
     if name == "Time":
         return temporal.Time(*_TIME_MIN)
     raise CqlEvaluationError(f"minimum value is not defined for type {type_name}")
@@ -170,7 +179,7 @@ def max_value(type_name: str, unit: str = "1") -> Any:
     if name == "Date":
         return temporal.Date(9999, 12, 31)
     if name == "DateTime":
-        return temporal.DateTime(*_DATETIME_MAX)
+        return temporal.DateTime(*_DATETIME_MAX, offset=Decimal(0))
     if name == "Time":
         return temporal.Time(*_TIME_MAX)
     raise CqlEvaluationError(f"maximum value is not defined for type {type_name}")
