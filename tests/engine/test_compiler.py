@@ -71,7 +71,7 @@ class TestHandWrittenElm:
         assert info.value.define == "X" and info.value.locator == "2:2-2:4"
 
     def test_bad_literal_is_an_elm_error(self) -> None:
-        with pytest.raises(ElmError, match="bad .*Integer literal"):
+        with pytest.raises(ElmError, match=r"bad .*Integer literal"):
             Engine.from_elm([elm_library("Bad", define("X", literal("one", "Integer")))])
 
     def test_unknown_reference_is_an_elm_error(self) -> None:
@@ -174,7 +174,7 @@ class TestTranslated:
         data = FhirDataProvider([STATEMENT])
         assert engine.evaluate("Faults", data=data, now=NOW,
                                expressions=["Strict Cast"]) == {"Strict Cast": None}
-        with pytest.raises(CqlEvaluationError, match="cannot cast FHIR.dateTime") as info:
+        with pytest.raises(CqlEvaluationError, match=r"cannot cast FHIR\.dateTime") as info:
             engine.evaluate("Faults", data=data, now=NOW, expressions=["Cast Failure"])
         err = info.value
         assert (err.library, err.define) == ("Faults", "Cast Failure")

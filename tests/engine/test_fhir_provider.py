@@ -247,3 +247,44 @@ class TestProvider:
         assert model.primitive_type("Period") is None
         element = model.element("Observation", "value")
         assert element is not None and element.is_choice and "Quantity" in element.types
+
+
+DATE_RANGE_LIB = """
+library DateRange version '1.0.0'
+using FHIR version '4.0.1'
+include FHIRHelpers version '4.0.1' called FHIRHelpers
+parameter "Period" Interval<DateTime>
+context Patient
+define "In Period": [MedicationStatement]
+define "Condition Onsets": [Condition]
+"""
+
+
+@needs_translator
+def test_retrieve_date_range_filters_by_the_date_property() -> None:
+    # The translator only emits date ranges with its date-range optimisation, so the test adds
+    # them to the Retrieve nodes the way that optimisation writes them.
+    elms = translate(DATE_RANGE_LIB)
+    defs = {d["name"]: d for d in elms[0]["library"]["statements"]["def"]}
+    for name, path in (("In Period", "effective"), ("Condition Onsets", "onset")):
+        retrieve = defs[name]["expression"]
+        retrieve["dateProperty"] = path
+        retrieve["dateRange"] = {"type": "ParameterRef", "name": "Period"}
+    engine = Engine.from_elm(elms)
+    data = FhirDataProvider(RESOURCES)
+
+    def ids(period: Interval, define: str = "In Period") -> list[str]:
+        r = engine.evaluate("DateRange", data=data, now=NOW, parameters={"Period": period},
+                            expressions=[define])
+        return sorted(x["id"] for x in r[define])
+
+    year_2024 = Interval(DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0)),
+                         DateTime(2025, 1, 1, 0, 0, 0, 0, Decimal(0)), True, False)
+    assert ids(year_2024) == ["ms1", "ms3"]
+    march = Interval(DateTime(2024, 4, 1, 0, 0, 0, 0, Decimal(0)),
+                     DateTime(2024, 4, 30, 0, 0, 0, 0, Decimal(0)))
+    assert ids(march) == ["ms1"]  # inside the Period of ms1
+    open_start = Interval(None, DateTime(2023, 6, 1, 0, 0, 0, 0, Decimal(0)), True, True)
+    assert ids(open_start) == ["ms2"]
+    assert ids(year_2024, "Condition Onsets") == []
+    assert ids(Interval(DateTime(2019, 1, 1), DateTime(2021, 1, 1)), "Condition Onsets") == ["c1"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from cql_translate import needs_translator, translate
 
-from trd_cds.engine import Engine, ElmError, LibraryManager
+from trd_cds.engine import ElmError, Engine, LibraryManager
 from trd_cds.engine.temporal import DateTime
 from trd_cds.engine.values import Interval
 
@@ -122,7 +122,7 @@ def test_unknown_define_is_a_typed_error(engine: Engine) -> None:
 def test_missing_include_is_reported_when_loading() -> None:
     main_only = [elm for elm in translate(MAIN, COMMON)
                  if elm["library"]["identifier"]["id"] == "Main"]
-    with pytest.raises(ElmError, match="library Common version 2.1.0 is not loaded"):
+    with pytest.raises(ElmError, match=r"library Common version 2\.1\.0 is not loaded"):
         Engine.from_elm(main_only)
 
 
