@@ -17,7 +17,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import TYPE_CHECKING, Any
 
 from .. import decimal_math as dm
-from .. import values
+from .. import ucum, values
 from ..errors import ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, result_type
 from ..values import Quantity
@@ -41,8 +41,6 @@ def _decimals(items: Sequence[Any]) -> list[Decimal]:
 
 def _quantity_values(items: Sequence[Quantity]) -> tuple[list[Decimal], str] | None:
     """The values of the quantities in the first one's unit; None if a unit does not convert."""
-    from .. import ucum  # lazy: unit tables are only needed when quantities are aggregated
-
     unit = items[0].unit
     out: list[Decimal] = []
     for q in items:
@@ -174,15 +172,14 @@ def _product(elm: ElmNode) -> Aggregate:
 
 def _quantity_product(items: list[Quantity]) -> Quantity | None:
     """Values multiply; units multiply too (mg * mg = mg2), unless all are dimensionless."""
-    from .. import ucum
-
     value = Decimal(1)
     unit = "1"
     for q in items:
         if q.value is None:
             return None
         value = dm.multiply(value, q.value)
-        unit = q.unit if unit == "1" else unit if q.unit == "1" else ucum.multiply_units(unit, q.unit)
+        if q.unit != "1":
+            unit = q.unit if unit == "1" else ucum.multiply_units(unit, q.unit)
     result = dm.decimal(value)
     return None if result is None else Quantity(result, unit)
 
