@@ -3,7 +3,6 @@ of RULES.md §11 (plus ``details`` for the cards) and the safety findings of dra
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -82,7 +81,7 @@ class TrdRules:
         assert now is not None
         return self._engine.evaluate(
             LIBRARY,
-            data=FhirDataProvider(_engine_view(patient.resources)),
+            data=FhirDataProvider(patient.resources),
             now=now,
             terminology=self._terminology,
             parameters=params,
@@ -116,7 +115,7 @@ class TrdRules:
         orders = [o for o in draft_orders if o.get("resourceType") == "MedicationRequest"]
         if not orders:
             return []
-        wrapped = FhirDataProvider(_engine_view(orders)).retrieve("MedicationRequest")
+        wrapped = FhirDataProvider(orders).retrieve("MedicationRequest")
         results = self._evaluate(patient, as_of, {DRAFT_ORDERS: list(wrapped)},
                                  expressions=["Draft Order Findings"])
         findings: list[dict[str, Any]] = to_json(results["Draft Order Findings"]) or []
@@ -160,26 +159,3 @@ def _ruleset_version(base: Path, parameters: Mapping[str, Any]) -> str:
             digest.update(path.read_bytes())
     digest.update(json.dumps(dict(parameters), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
-
-
-def _engine_view(resources: Any) -> list[dict[str, Any]]:
-    """The resources as the engine reads them.
-
-    Dosage.doseAndRate.dose[x] is typed Range | SimpleQuantity in the FHIR model, but FHIR JSON
-    names the quantity form ``doseQuantity`` (the base type); the engine's choice accessor
-    looks for ``doseSimpleQuantity``. Copies of the affected resources carry both keys until
-    the engine maps profiled types to their JSON suffix.
-    """
-    out: list[dict[str, Any]] = []
-    for resource in resources:
-        dosages = resource.get("dosage") or resource.get("dosageInstruction")
-        if dosages and any("doseQuantity" in r or "rateQuantity" in r
-                           for d in dosages for r in d.get("doseAndRate", [])):
-            resource = copy.deepcopy(resource)
-            for d in resource.get("dosage") or resource.get("dosageInstruction"):
-                for r in d.get("doseAndRate", []):
-                    for key in ("dose", "rate"):
-                        if key + "Quantity" in r:
-                            r.setdefault(key + "SimpleQuantity", r[key + "Quantity"])
-        out.append(resource)
-    return out
