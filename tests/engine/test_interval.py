@@ -562,6 +562,10 @@ def test_overloaded_nodes_dispatch_on_signature_and_value() -> None:
     assert run({"type": "In", "operand": [const(5), const(I(1, 10))]}) is True
     assert run({"type": "In", "operand": [const(5), const([1, 5])]}) is True
     assert run({"type": "Contains", "operand": [const(None), const(5)]}) is False
+    assert run({"type": "Union", "operand": [const(None), const(I(1, 2))]}) is None
+    assert run({"type": "Union", "operand": [const(None), const([1])]}) == [1]
+    with pytest.raises(CqlEvaluationError):
+        run({"type": "Union", "operand": [const(3), const(4)]})
 
 
 def test_precision_attribute_reaches_the_operator() -> None:

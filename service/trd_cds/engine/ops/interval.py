@@ -763,8 +763,8 @@ def _overloaded(
 
         def by_value(ctx: Context) -> Any:
             x, y = a(ctx), b(ctx)
-            probe = x if list_arg == 0 else y
-            if type(probe) is Interval:
+            probe, other = (x, y) if list_arg == 0 else (y, x)
+            if type(probe) is Interval or (probe is None and type(other) is Interval):
                 return interval_fn(x, y, p)
             if probe is None or isinstance(probe, list):
                 return list_fn(x, y)
