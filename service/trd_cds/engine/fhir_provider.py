@@ -317,11 +317,15 @@ class FhirDataProvider:
         found = self._by_type.get(data_type)
         if found is not None:
             return found
-        # An abstract type (Resource, DomainResource) retrieves every subtype.
+        # A type without data, or an abstract one (Resource, DomainResource) that retrieves
+        # every subtype: computed once, then remembered like the concrete types.
         model = fhir_model()
         if not model.has_type(data_type):
             return ()
-        return [r for t, rs in self._by_type.items() if model.is_subtype(t, data_type) for r in rs]
+        found = [r for t, rs in self._by_type.items() if model.is_subtype(t, data_type)
+                 for r in rs]
+        self._by_type[data_type] = found
+        return found
 
     def resolve(self, reference: str) -> FhirElement | None:
         """The resource a relative reference ('Medication/123') points to, if in the data."""

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any, cast
 
 from .. import values
 from ..compiler import LibraryCompiler, fault
 from ..context import Context
+from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
-from .list import list_distinct
+from ..values import Code, Concept, CqlTuple
+from .list import hashable_elements, list_distinct
 from .refs import IMPLICIT_ITEM
 from .structure import property_getter
 
@@ -38,6 +41,59 @@ def _compare_nulls_first(a: Any, b: Any) -> int:
     return int(pa > pb) - int(pa < pb)
 
 
+_NUMBER = object()
+_OTHER = object()
+
+
+def _fingerprint(v: Any) -> Any:
+    """A hashable key that CQL-equal values always share (the converse need not hold), so
+    distinct only compares rows within a bucket. Numbers share one key because an imprecise
+    duration (Uncertainty) may equal an integer; temporal and interval values share one
+    because equality across offsets and precisions does not follow their fields."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is CqlTuple:
+        return frozenset((k, _fingerprint(x)) for k, x in v._elements.items() if x is not None)
+    if t is FhirElement or t is dict:
+        ident = v.get("id")
+        return ("dict", ident if type(ident) is str else None)
+    if t is FhirPrimitive:
+        return _fingerprint(v.value)
+    if t is bool:
+        return ("bool", v)
+    if t is int or t is Decimal:
+        return _NUMBER
+    if t is list:
+        return tuple(None if x is None else _fingerprint(x) for x in v)
+    if t is Code:
+        return ("Code", v.code, v.system, v.version, v.display)
+    if t is Concept:
+        return ("Concept", tuple(_fingerprint(c) for c in v.codes), v.display)
+    return _OTHER
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a is b or values.equal(a, b) is True
+
+
+def distinct_rows(rows: list[Any]) -> list[Any]:
+    """CQL distinct (nulls equal each other; uncertain equality counts as different), first
+    occurrences in order."""
+    if len(rows) < 2 or hashable_elements(rows):
+        return list_distinct(rows)
+    buckets: dict[Any, list[Any]] = {}
+    out: list[Any] = []
+    for row in rows:
+        bucket = buckets.setdefault(None if row is None else _fingerprint(row), [])
+        if not any(_same(row, kept) for kept in bucket):
+            bucket.append(row)
+            out.append(row)
+    return out
+
+
 def _compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
     return _compare_nulls_first(a[0], b[0])
 
@@ -45,30 +101,67 @@ def _compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
 _BY_FIRST = cmp_to_key(_compare_keys)
 
 
-def _relationship(rel: ElmNode, lc: LibraryCompiler) -> Filter:
+_VARIABLE_REFS = frozenset({"AliasRef", "QueryLetRef", "OperandRef", "IdentifierRef"})
+
+
+def _uses_variables(tree: Any) -> bool:
+    """Whether an ELM subtree reads a query alias, let, operand or identifier."""
+    if isinstance(tree, dict):
+        if tree.get("type") in _VARIABLE_REFS or (tree.get("type") == "Property"
+                                                  and "scope" in tree):
+            return True
+        return any(_uses_variables(v) for k, v in tree.items()
+                   if k not in ("annotation", "resultTypeSpecifier", "signature"))
+    if isinstance(tree, list):
+        return any(_uses_variables(v) for v in tree)
+    return False
+
+
+def _as_list(items: Any) -> list[Any]:
+    if items is None:
+        return []
+    return items if type(items) is list else [items]
+
+
+# A relationship is prepared once per run of its query: (ctx) -> row filter.
+Prepare = Callable[[Context], Filter]
+
+
+def _relationship(rel: ElmNode, lc: LibraryCompiler) -> Prepare:
     """``with``/``without … such that``: is there (not) a related element?"""
+    if rel["type"] not in ("With", "Without"):
+        raise lc.error(f"unknown relationship {rel['type']}", rel)
     source = lc.compile(rel["expression"])
     lc.push_scope()
     slot = lc.declare(rel["alias"])
     such_that = lc.compile(rel["suchThat"]) if rel.get("suchThat") else (lambda ctx: True)
     lc.pop_scope()
     keep_if_found: bool = rel["type"] == "With"
-    if rel["type"] not in ("With", "Without"):
-        raise lc.error(f"unknown relationship {rel['type']}", rel)
 
-    def related(ctx: Context) -> bool:
-        items = source(ctx)
-        if items is None:
-            items = []
-        elif type(items) is not list:
-            items = [items]
+    def exists_in(ctx: Context, items: list[Any]) -> bool:
         s = ctx.slots
         for item in items:
             s[slot] = item
             if such_that(ctx) is True:
                 return keep_if_found
         return not keep_if_found
-    return related
+
+    if _uses_variables(rel["expression"]):
+        # The related source depends on the row: evaluate it for each row.
+        def correlated(ctx: Context) -> Filter:
+            return lambda ctx: exists_in(ctx, _as_list(source(ctx)))
+        return correlated
+
+    def uncorrelated(ctx: Context) -> Filter:
+        # Evaluated once per run of the query, on first use (not at all for an empty source).
+        items: list[list[Any]] = []
+
+        def keep(ctx: Context) -> bool:
+            if not items:
+                items.append(_as_list(source(ctx)))
+            return exists_in(ctx, items[0])
+        return keep
+    return uncorrelated
 
 
 def _sorter(sort: ElmNode, lc: LibraryCompiler, alias_slot: int | None,
@@ -142,12 +235,12 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
         lc.pop_scope()
     aliases = [s["alias"] for s in sources]
 
-    def row_passes(ctx: Context) -> bool:
+    def row_passes(ctx: Context, related: list[Filter]) -> bool:
         s = ctx.slots
         for slot, expr in lets:
             s[slot] = expr(ctx)
-        for related in relationships:
-            if not related(ctx):
+        for keep in related:
+            if not keep(ctx):
                 return False
         return where is None or where(ctx) is True
 
@@ -157,7 +250,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
             acc_slot, expr, starting, agg_distinct = agg
             return _aggregate(ctx, rows, acc_slot, expr, starting, agg_distinct)
         if distinct:
-            rows = list_distinct(rows)
+            rows = distinct_rows(rows)
         if sorter is not None:
             rows = sorter(ctx, rows)
         return rows
@@ -178,12 +271,13 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                 s = ctx.slots
                 out: list[Any] = []
                 append = out.append
+                related = [prepare(ctx) for prepare in relationships]
                 if agg is not None:
                     # The aggregate sees each passing source element through its alias.
                     for item in items:
                         s[slot] = item
                         if (plain and (where is None or where(ctx) is True)) or (
-                                not plain and row_passes(ctx)):
+                                not plain and row_passes(ctx, related)):
                             append(item)
                     return _aggregate(ctx, out, agg[0], agg[1], agg[2], agg[3], slot)
                 for item in items:
@@ -191,7 +285,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                     if plain:
                         if where is not None and where(ctx) is not True:
                             continue
-                    elif not row_passes(ctx):
+                    elif not row_passes(ctx, related):
                         continue
                     append(item if ret_expr is None else ret_expr(ctx))
                 if singleton:
@@ -210,10 +304,11 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                              else [items])
             s = ctx.slots
             out: list[Any] = []
+            related = [prepare(ctx) for prepare in relationships]
             for combo in itertools.product(*lists):
                 for slot, item in zip(alias_slots, combo, strict=True):
                     s[slot] = item
-                if not row_passes(ctx):
+                if not row_passes(ctx, related):
                     continue
                 if agg is not None or ret_expr is None:
                     out.append(values.CqlTuple(dict(zip(aliases, combo, strict=True))))
@@ -232,7 +327,7 @@ def _aggregate(ctx: Context, rows: list[Any], acc_slot: int, expr: Evaluator,
                starting: Evaluator, distinct: bool, alias_slot: int | None = None,
                alias_slots: list[int] | None = None, aliases: list[str] | None = None) -> Any:
     if distinct:
-        rows = list_distinct(rows)
+        rows = distinct_rows(rows)
     s = ctx.slots
     acc = starting(ctx)
     for row in rows:
