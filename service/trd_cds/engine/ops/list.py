@@ -190,7 +190,8 @@ def list_in(x: Any, lst: Sequence[Any] | None) -> bool:
 def list_proper_contains(lst: Sequence[Any] | None, x: Any) -> bool | None:
     """``lst properly includes x``: ``x`` is in the list and is not its only element.
 
-    Null when ``x`` is found and every other element's equality with it is unknown.
+    Null when that cannot be decided because some element's equality with ``x`` is unknown
+    (``{'a', null} properly includes 'a'``: the null might be another 'a').
     """
     if lst is None or len(lst) < 2:
         return False
