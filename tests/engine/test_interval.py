@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.ops import interval as iv_ops
@@ -596,3 +599,59 @@ def test_every_interval_node_is_registered() -> None:
                  "Expand"):
         assert name in NODES, name
     assert iv_ops.MAX_EXPAND > 0
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+@st.composite
+def int_intervals(draw: st.DrawFn) -> Interval:
+    low = draw(st.integers(-30, 30))
+    high = draw(st.integers(low, 40))
+    low_closed = draw(st.booleans())
+    high_closed = draw(st.booleans())
+    if low == high and not (low_closed and high_closed):
+        low_closed = high_closed = True
+    if high - low == 1 and not low_closed and not high_closed:
+        low_closed = True
+    return I(low, high, low_closed, high_closed)
+
+
+def points(iv: Interval) -> set[int]:
+    return set(range(interval_start(iv), interval_end(iv) + 1))
+
+
+@given(st.lists(int_intervals(), max_size=8))
+def test_collapse_covers_the_same_points_with_separate_sorted_intervals(
+        intervals: list[Interval]) -> None:
+    result = collapse(intervals)
+    assert result is not None
+    covered: set[int] = set()
+    for iv in intervals:
+        covered |= points(iv)
+    assert set().union(*(points(iv) for iv in result)) == covered
+    for a, b in pairwise(result):
+        # sorted, and a gap of at least one point between neighbours
+        assert interval_end(a) + 1 < interval_start(b)
+
+
+@given(int_intervals(), int_intervals())
+def test_set_operations_agree_with_point_sets(a: Interval, b: Interval) -> None:
+    pa, pb = points(a), points(b)
+    inter = intersect(a, b)
+    assert (points(inter) if inter is not None else set()) == (pa & pb)
+    uni = union(a, b)
+    if uni is not None:
+        assert points(uni) == pa | pb
+    else:
+        assert not (pa & pb) and max(min(pa), min(pb)) > min(max(pa), max(pb)) + 1
+    diff = except_(a, b)
+    rest = pa - pb
+    if diff is not None:
+        assert points(diff) == rest
+    else:
+        # only when nothing is left, or what is left is not one interval
+        assert not rest or max(rest) - min(rest) + 1 != len(rest)
+    assert includes(a, b) is (pb <= pa)
+    assert overlaps(a, b) is bool(pa & pb)
+    assert meets(a, b) is (max(pa) + 1 == min(pb) or max(pb) + 1 == min(pa))
+    assert before(a, b) is (max(pa) < min(pb))

@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trd_cds.engine import ucum
+from trd_cds.engine.values import Quantity, compare
 
 
 @pytest.mark.parametrize(
@@ -140,3 +143,45 @@ def test_divide_units(a: str, b: str, quotient: str) -> None:
 def test_product_units_convert_like_their_parts() -> None:
     unit = ucum.divide_units("mg", "dL")
     assert ucum.convert(Decimal(1), unit, "g/L") == Decimal("0.01")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+_FAMILIES = [
+    ["ug", "mg", "g", "kg", "[lb_av]", "[oz_av]"],
+    ["mm", "cm", "m", "km", "[in_i]", "[ft_i]"],
+    ["uL", "mL", "dL", "L"],
+    ["ms", "s", "min", "h", "d", "wk", "a", "mo", "seconds", "days", "weeks"],
+    ["mg/dL", "g/L", "mg/mL", "ug/uL"],
+    ["Cel", "[degF]", "K"],
+]
+
+decimals = st.decimals(min_value=-10**6, max_value=10**6, places=4, allow_nan=False,
+                       allow_infinity=False)
+
+
+@st.composite
+def unit_pairs(draw: st.DrawFn) -> tuple[str, str]:
+    family = draw(st.sampled_from(_FAMILIES))
+    return draw(st.sampled_from(family)), draw(st.sampled_from(family))
+
+
+@given(unit_pairs())
+def test_scale_factors_are_inverse(pair: tuple[str, str]) -> None:
+    a, b = pair
+    forth, back = ucum.scale_factor(a, b), ucum.scale_factor(b, a)
+    if forth is None:
+        # Only the offset scales (Celsius, Fahrenheit) have no plain factor.
+        assert {a, b} & {"Cel", "[degF]"}
+        assert ucum.comparable(a, b)
+    else:
+        assert back is not None and forth * back == 1
+
+
+@given(decimals, decimals, unit_pairs())
+def test_comparison_agrees_with_conversion(x: Decimal, y: Decimal, pair: tuple[str, str]) -> None:
+    a, b = pair
+    converted = ucum.convert_fraction(y, b, a)
+    assert converted is not None
+    expected = (x > converted) - (x < converted)
+    assert compare(Quantity(x, a), Quantity(y, b)) == expected
