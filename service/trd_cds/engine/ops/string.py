@@ -4,7 +4,7 @@
 Regular expressions: CQL recommends PCRE and its engines use Java's; Python's ``re`` accepts
 the same common syntax once Java's named groups ``(?<name>…)`` are rewritten, and
 replacement strings use Java's ``$1`` / ``${name}`` / ``\\$`` form, translated here.
-Patterns given as literals are compiled once, at load time.
+Compiled patterns and replacement templates are cached, so each is parsed once.
 """
 
 from __future__ import annotations
