@@ -10,6 +10,9 @@
 //        compares value by value; exit 1 on any difference. Without --library every library
 //        in the ELM folder that has Patient-context defines is checked (FHIRHelpers excluded);
 //        without --bundles every Bundle in fhir_examples/ is used.
+//   node cql/tools/reference-run.mjs --timing ROUNDS --library NAME --bundles ...
+//        prints {"loadMs", "perPatientMs": [median warm ms per bundle], "erroredDefines",
+//        "defines"} (used by bench/bench_engine.py)
 //
 // Evaluation time is the as-of date (default: today, UTC) at 00:00:00.000+00:00. Each define
 // is evaluated on its own so that one failing define is reported as an Error value instead of
@@ -40,6 +43,7 @@ function parseArgs(argv) {
     else if (a === "--output" || a === "-o") { opts.output = argv[++i]; listTarget = null; }
     else if (a === "--check") { opts.check = true; listTarget = null; }
     else if (a === "--unordered") { opts.unordered = true; listTarget = null; }
+    else if (a === "--timing") { opts.timing = Number(argv[++i]); listTarget = null; }
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else if (listTarget) opts[listTarget].push(a);
     else throw new Error(`unexpected argument ${a}`);
@@ -230,31 +234,64 @@ export function encode(v) {
 
 // --- running ----------------------------------------------------------------------------------
 
-export async function referenceRun({ library, bundles, asOf = null, params = {}, elmDir, valuesets }) {
+function prepare({ library, asOf = null, elmDir, valuesets }) {
   const libs = loadElmDir(elmDir);
   if (!libs[library]) throw new Error(`library ${library} not found in ${elmDir}`);
-  const repository = new cql.Repository(libs);
-  const lib = new cql.Library(libs[library], repository);
-  const codeService = new cql.CodeService(loadValueSets(valuesets));
-  const when = asOfDateTime(asOf);
+  const lib = new cql.Library(libs[library], new cql.Repository(libs));
+  const names = Object.keys(lib.expressions).filter((k) => lib.expressions[k].context === "Patient");
+  return { lib, names, codeService: new cql.CodeService(loadValueSets(valuesets)), when: asOfDateTime(asOf) };
+}
+
+// Every Patient-context define for one patient; a failing define becomes an Error value.
+async function evaluatePatient(prep, patient, params, encodeValues = true) {
+  const ctx = new cql.PatientContext(prep.lib, patient, prep.codeService, params, prep.when,
+    new cql.NullMessageListener());
+  const row = {};
+  for (const name of prep.names) {
+    try {
+      const value = await prep.lib.expressions[name].execute(ctx);
+      row[name] = encodeValues ? encode(value) : value;
+    } catch (e) {
+      row[name] = { type: "Error", message: String((e && e.message) || e).split("\n")[0] };
+    }
+  }
+  return row;
+}
+
+export async function referenceRun({ library, bundles, asOf = null, params = {}, elmDir, valuesets }) {
+  const prep = prepare({ library, asOf, elmDir, valuesets });
   const source = cqlfhir.PatientSource.FHIRv401();
   source.loadBundles(bundles.map((b) => JSON.parse(readFileSync(b, "utf8"))));
-  const names = Object.keys(lib.expressions).filter((k) => lib.expressions[k].context === "Patient");
   const results = {};
   for (let patient = source.currentPatient(); patient; patient = source.nextPatient()) {
-    const ctx = new cql.PatientContext(lib, patient, codeService, params, when, new cql.NullMessageListener());
-    const row = {};
-    for (const name of names) {
-      try {
-        row[name] = encode(await lib.expressions[name].execute(ctx));
-      } catch (e) {
-        const msg = String((e && e.message) || e).split("\n")[0];
-        row[name] = { type: "Error", message: msg };
-      }
-    }
-    results[patient.getId()] = row;
+    results[patient.getId()] = await evaluatePatient(prep, patient, params);
   }
   return results;
+}
+
+// Warm per-patient timings: one untimed pass, then `rounds` timed passes; the median per
+// patient (ms) is reported, with the number of defines that raised errors.
+export async function referenceTiming({ library, bundles, asOf = null, params = {}, elmDir, valuesets, rounds = 5 }) {
+  const t0 = process.hrtime.bigint();
+  const prep = prepare({ library, asOf, elmDir, valuesets });
+  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const docs = bundles.map((b) => JSON.parse(readFileSync(b, "utf8")));
+  const samples = docs.map(() => []);
+  let errors = 0;
+  for (let round = 0; round <= rounds; round++) {
+    const source = cqlfhir.PatientSource.FHIRv401();
+    source.loadBundles(docs);
+    let i = 0;
+    for (let patient = source.currentPatient(); patient; patient = source.nextPatient(), i++) {
+      const start = process.hrtime.bigint();
+      const row = await evaluatePatient(prep, patient, params, false);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (round > 0) samples[i].push(ms);
+      else errors += Object.values(row).filter((v) => v && v.type === "Error").length;
+    }
+  }
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
+  return { loadMs, perPatientMs: samples.map(median), erroredDefines: errors, defines: prep.names.length };
 }
 
 // --- comparing (ENCODING.md "Comparing") ------------------------------------------------------
@@ -343,6 +380,12 @@ async function main(argv) {
     const i = p.indexOf("=");
     if (i <= 0) throw new Error(`--param expects NAME=JSON, got ${p}`);
     params[p.slice(0, i)] = decodeParam(JSON.parse(p.slice(i + 1)));
+  }
+  if (opts.timing) {
+    const timing = await referenceTiming({ library: opts.libraries[0], bundles: opts.bundles,
+      asOf: opts.asOf, params, elmDir: opts.elmDir, valuesets: opts.valuesets, rounds: opts.timing });
+    process.stdout.write(JSON.stringify(timing) + "\n");
+    return 0;
   }
   if (!opts.check) {
     if (opts.libraries.length !== 1 || opts.bundles.length === 0) {
