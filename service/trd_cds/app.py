@@ -121,6 +121,8 @@ def create_app(
             crisis_signal=crisis_signal or default_crisis_signal(),
             metrics=metrics,
             timeout_seconds=settings.evaluation_timeout_seconds,
+            rules_threads=settings.rules_threads,
+            max_pending=settings.max_pending_evaluations,
         )
         state = Services(
             settings=settings,
@@ -152,6 +154,7 @@ def create_app(
                 await client.aclose()
             if own_cache:
                 await result_cache.aclose()
+            evaluator.close()
 
     app = FastAPI(
         title="trd-cds",

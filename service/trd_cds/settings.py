@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     # Time budgets.
     evaluation_timeout_seconds: float = Field(default=2.0, gt=0)
+    rules_threads: int = Field(default=2, ge=1)
+    max_pending_evaluations: int = Field(default=16, ge=1)
     fhir_deadline_seconds: float = Field(default=2.0, gt=0)
     fhir_request_timeout_seconds: float = Field(default=1.0, gt=0)
     fhir_page_limit: int = Field(default=10, ge=1)

@@ -225,3 +225,22 @@ async def test_unmatched_routes_are_labelled_without_their_path(make_client: Any
     assert response.status_code == 404 and response.json()["resourceType"] == "OperationOutcome"
     assert "mrn-5551234" not in metrics
     assert 'route="unmatched"' in metrics
+
+
+async def test_overload_is_refused_at_once_instead_of_queued(make_client: Any, fhir: Any) -> None:
+    from conftest import FakeRules
+
+    rules = FakeRules(delay=0.2)
+    settings = Settings(max_pending_evaluations=1, rules_threads=1)
+    crisis_bundle = fhir.patient_bundle(4, salt=3)
+    crisis_bundle["entry"].append({"resource": fhir.item9(1, 1, "2024-04-28")})
+    async with make_client(settings, rules=rules) as client:
+        responses = await asyncio.gather(
+            _evaluate(client, fhir.patient_bundle(4, salt=1)),
+            _evaluate(client, fhir.patient_bundle(4, salt=2)),
+            _evaluate(client, crisis_bundle),
+        )
+    assert [r.status_code for r in responses] == [200, 503, 200]
+    assert responses[1].headers["retry-after"] == "1"
+    assert responses[2].json()["assessment"]["unavailableReason"] == "overloaded"
+    assert rules.calls == 1

@@ -48,6 +48,15 @@ def error_response(status: int, diagnostics: str, *, code: str | None = None) ->
     )
 
 
+def unavailable_response(reason: str) -> Response:
+    """503 for an assessment that could not be made in time; worth retrying shortly."""
+    return outcome_response(
+        503,
+        Issue(f"assessment unavailable ({reason}); retry later", code="transient"),
+        headers={"Retry-After": "1"},
+    )
+
+
 def internal_error_response() -> Response:
     return error_response(500, "internal error", code="exception")
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,6 +33,10 @@ class AssessmentUnavailable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Overloaded(RuntimeError):
+    """More assessments queued than the service can finish within their budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,8 @@ class Evaluator:
         crisis_signal: CrisisSignal,
         metrics: Metrics,
         timeout_seconds: float,
+        rules_threads: int = 2,
+        max_pending: int = 16,
     ) -> None:
         self.rules: RulesEngine | None = None
         self.cache = cache
@@ -95,6 +102,14 @@ class Evaluator:
         self.crisis_signal = crisis_signal
         self.metrics = metrics
         self.timeout = timeout_seconds
+        # The rules are CPU-bound Python: more threads than this only share the GIL, so a small
+        # dedicated pool keeps the event loop free (for the crisis fallback) without thrashing.
+        self._executor = ThreadPoolExecutor(max_workers=rules_threads, thread_name_prefix="rules")
+        self._max_pending = max_pending
+        self._pending = 0
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     @property
     def ready(self) -> bool:
@@ -110,7 +125,16 @@ class Evaluator:
         key = result_key(rules.ruleset_version, as_of, patient_digest(patient.resources))
 
         async def compute() -> dict[str, Any]:
-            return await asyncio.to_thread(rules.assess, patient, as_of)
+            # Admission control: beyond this many queued computations each new one would only
+            # time out and burn CPU after its caller has gone; refuse it straight away.
+            if self._pending >= self._max_pending:
+                raise Overloaded("too many assessments in progress")
+            self._pending += 1
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._executor, rules.assess, patient, as_of)
+            finally:
+                self._pending -= 1
 
         started = time.perf_counter()
         # Shielded: when the budget runs out the computation still finishes and fills the cache
@@ -119,6 +143,10 @@ class Evaluator:
         task.add_done_callback(_retrieve)
         try:
             value, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+        except Overloaded:
+            result = "degraded-overloaded"
+            log.warning("assessment refused: overloaded", extra={"pending": self._pending})
+            value = None
         except TimeoutError:
             result = "degraded-timeout"
             log.warning("assessment timed out", extra={"budgetSeconds": self.timeout})

@@ -34,24 +34,38 @@ def load_json(body: bytes, limits: InputLimits) -> Any:
         if "depth" in str(exc) or "recursion" in str(exc):
             raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
         raise FhirInputError.of(400, "body is not valid JSON", code="structure") from None
-    check_depth(document, limits.max_depth)
+    check_depth(body, limits.max_depth)
     return document
 
 
-def check_depth(document: Any, max_depth: int) -> None:
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _outside_strings(body: bytes) -> bytes:
+    if b"\\" not in body:
+        # No escapes: quotes alternate open/close, so every other piece is outside a string.
+        return b"".join(body.split(b'"')[0::2])
+    return _STRINGS.sub(b"", body)
+
+
+def check_depth(body: bytes, max_depth: int) -> None:
+    """Refuse JSON nested deeper than `max_depth`, measured on the bytes at C speed.
+
+    Strings are dropped (they may hold brackets), then everything but brackets, then
+    innermost pairs are peeled off one level per pass: the number of passes is the depth.
+    Called after orjson accepted the body, so the brackets are known to balance.
+    """
+    brackets = _outside_strings(body).translate(None, delete=_NOT_BRACKETS)
+    depth = 0
+    while brackets:
+        depth += 1
         if depth > max_depth:
             raise FhirInputError.of(
                 413, f"JSON nested deeper than {max_depth} levels", code="too-costly"
             )
-        if isinstance(value, dict):
-            stack.extend(
-                (child, depth + 1) for child in value.values() if isinstance(child, dict | list)
-            )
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value if isinstance(child, dict | list))
+        brackets = _INNERMOST.sub(b"", brackets)
 
 
 def bundle_entries(
@@ -94,8 +108,12 @@ _SUBJECT_ELEMENTS = ("subject", "patient")
 def _patient_identity(reference: str, aliases: dict[str, str]) -> str:
     if reference in aliases:
         return aliases[reference]
+    if "Patient/" not in reference:
+        return reference
     match = _PATIENT_REF.fullmatch(reference)
-    return f"Patient/{match.group(1)}" if match else reference
+    identity = f"Patient/{match.group(1)}" if match else reference
+    aliases[reference] = identity  # most entries repeat the same reference
+    return identity
 
 
 def check_one_patient(

@@ -18,6 +18,7 @@ DATETIME_RE = re.compile(rf"{_YEAR}(-{_MONTH}(-{_DAY}(T{_TIME}{_ZONE})?)?)?")
 INSTANT_RE = re.compile(rf"{_YEAR}-{_MONTH}-{_DAY}T{_TIME}{_ZONE}")
 CODE_RE = re.compile(r"[^\s]+( [^\s]+)*")
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+URI_RE = re.compile(r"\S+")
 
 
 def _calendar_ok(text: str) -> bool:
@@ -41,7 +42,7 @@ def _is_int(value: Any) -> bool:
 
 CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "string": (_is_str, "a non-empty string"),
-    "uri": (lambda v: _is_str(v) and not any(c.isspace() for c in v), "a URI"),
+    "uri": (lambda v: isinstance(v, str) and URI_RE.fullmatch(v) is not None, "a URI"),
     "code": (lambda v: isinstance(v, str) and CODE_RE.fullmatch(v) is not None, "a code"),
     "id": (lambda v: isinstance(v, str) and ID_RE.fullmatch(v) is not None, "an id"),
     "boolean": (lambda v: isinstance(v, bool), "a boolean"),

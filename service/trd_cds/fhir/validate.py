@@ -25,33 +25,53 @@ def _invalid(path: str, message: str) -> FhirInputError:
     return FhirInputError(422, Issue(message, code="structure", expression=path))
 
 
-def _check_value(kind: str | Schema, value: Any, path: str) -> None:
+class _Bad(Exception):
+    """A problem found deep in a resource; the path is assembled only while it propagates,
+    so valid data (the common case) never pays for building element paths."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.parts: list[str] = []
+
+
+def _check_value(kind: str | Schema, value: Any) -> None:
     if isinstance(kind, str):
         check, expected = CHECKS[kind]
         if not check(value):
-            raise _invalid(path, f"{path} must be {expected}")
+            raise _Bad(f"must be {expected}")
         return
     if not isinstance(value, dict):
-        raise _invalid(path, f"{path} must be an object")
-    _check_object(kind, value, path)
+        raise _Bad("must be an object")
+    _check_object(kind, value)
 
 
-def _check_object(schema: Schema, obj: dict[str, Any], path: str) -> None:
-    for name, (kind, many) in schema.items():
-        value = obj.get(name)
-        if value is None:
-            if name in obj:
-                raise _invalid(f"{path}.{name}", f"{path}.{name} must not be null")
+def _check_object(schema: Schema, obj: dict[str, Any]) -> None:
+    # Walk the object's own keys (usually far fewer than the schema's) and skip the unread.
+    for name, value in obj.items():
+        spec = schema.get(name)
+        if spec is None:
             continue
-        if many:
-            if not isinstance(value, list) or not value:
-                raise _invalid(f"{path}.{name}", f"{path}.{name} must be a non-empty array")
-            for index, item in enumerate(value):
-                _check_value(kind, item, f"{path}.{name}[{index}]")
-        elif isinstance(value, list):
-            raise _invalid(f"{path}.{name}", f"{path}.{name} must not be an array")
-        else:
-            _check_value(kind, value, f"{path}.{name}")
+        kind, many = spec
+        try:
+            if value is None:
+                raise _Bad("must not be null")
+            if many:
+                if not isinstance(value, list) or not value:
+                    raise _Bad("must be a non-empty array")
+                for index, item in enumerate(value):
+                    try:
+                        _check_value(kind, item)
+                    except _Bad as bad:
+                        bad.parts.append(f"[{index}]")
+                        raise
+            elif isinstance(value, list):
+                raise _Bad("must not be an array")
+            else:
+                _check_value(kind, value)
+        except _Bad as bad:
+            bad.parts.append(f".{name}")
+            raise
 
 
 def check_resource(resource: dict[str, Any], path: str) -> None:
@@ -60,7 +80,11 @@ def check_resource(resource: dict[str, Any], path: str) -> None:
     schema = RESOURCE_SCHEMAS.get(str(resource_type))
     if schema is None:
         return
-    _check_object(schema, resource, path)
+    try:
+        _check_object(schema, resource)
+    except _Bad as bad:
+        where = path + "".join(reversed(bad.parts))
+        raise _invalid(where, f"{where} {bad.problem}") from None
     for name in REQUIRED.get(str(resource_type), ()):
         if name not in resource:
             raise _invalid(f"{path}.{name}", f"{resource_type}.{name} is required")

@@ -13,7 +13,7 @@ from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
 from ..body import check_json_content_type, read_body
-from ..errors import error_response
+from ..errors import unavailable_response
 from ..evaluation import AssessmentUnavailable, Evaluator
 from ..state import services
 
@@ -49,5 +49,5 @@ async def evaluate(request: Request) -> Response:
     try:
         answer = await evaluate_patient(state.evaluator, patient, as_of)
     except AssessmentUnavailable as exc:
-        return error_response(503, f"assessment unavailable ({exc.reason}); retry later")
+        return unavailable_response(exc.reason)
     return Response(orjson.dumps(answer), media_type="application/json")

@@ -17,7 +17,7 @@ from trd_cds.fhir.patient_data import PatientData
 from trd_cds.fhir.prefetch import deduplicate, resolve_prefetch
 
 from ..body import check_json_content_type, read_body
-from ..errors import error_response, outcome_response
+from ..errors import outcome_response, unavailable_response
 from ..evaluation import AssessmentUnavailable, card_type
 from ..hook_request import parse_feedback, parse_hook_request
 from ..services import SERVICES, ServiceDefinition, discovery_document
@@ -80,7 +80,7 @@ async def call_service(service_id: str, request: Request) -> Response:
             patient, as_of, hook=hook.hook, service_id=service.id, draft_orders=hook.draft_orders
         )
     except AssessmentUnavailable as exc:
-        return error_response(503, f"assessment unavailable ({exc.reason}); retry later")
+        return unavailable_response(exc.reason)
     _remember_cards(state, evaluation.cards)
     return _json({"cards": evaluation.cards})
 
