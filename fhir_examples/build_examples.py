@@ -384,6 +384,30 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
         trial("nortriptyline", "TCA", "2024-02-15", "2024-08-31", 100, 199, True, [], "non-response", False, True),
     ], ["augment", "switch-class", "psychotherapy", "ect", "esketamine"], ["lithium-monitoring"],
         thase=3, maudsley=11, band="severe"))
+
+    # Psychotic features: ECT first. Duloxetine is given by reference to a Medication resource,
+    # carbamazepine (a CYP inducer) by a contained Medication: interacting-drug on duloxetine.
+    # Maudsley: 9 months (1) + psychotic features (5) + 2 failed (1) = 7 moderate.
+    s = Story("psychotic-features-ect-first", "1968-02-29", "male").condition("F33.3", "Major depressive disorder, recurrent, severe with psychotic symptoms", "2024-09-01")
+    s.statement("sertraline", "2024-09-05", "2024-12-31", 100).phq9("2024-09-01", 24).phq9("2024-12-20", 22)
+    s.add({"resourceType": "Medication", "id": "med-duloxetine",
+           "code": {"coding": [{"system": RXNORM, "code": "596934", "display": "duloxetine 60 MG Delayed Release Oral Capsule"}]}})
+    s.add({"resourceType": "MedicationStatement", "id": "ms-duloxetine", "status": "active",
+           "medicationReference": {"reference": "Medication/med-duloxetine"},
+           "subject": {"reference": f"Patient/{s.pid}"}, "effectivePeriod": {"start": "2025-01-10"},
+           "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                       "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "capsule", "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm", "code": "CAP"}}]}]})
+    s.add({"resourceType": "MedicationStatement", "id": "ms-carbamazepine", "status": "active",
+           "contained": [{"resourceType": "Medication", "id": "carb",
+                          "code": {"coding": [{"system": RXNORM, "code": "2002", "display": "carbamazepine"}]}}],
+           "medicationReference": {"reference": "#carb"},
+           "subject": {"reference": f"Patient/{s.pid}"}, "effectivePeriod": {"start": "2025-02-01"}})
+    s.phq9("2025-05-25", 21)
+    ex[s.name] = (s, expect("met", ["SNRI", "SSRI"], [
+        trial("sertraline", "SSRI", "2024-09-05", "2024-12-31", 100, 118, True, [], "non-response", False, True),
+        trial("duloxetine", "SNRI", "2025-01-10", AS_OF, 60, 143, True, ["interacting-drug"], "non-response", False, True),
+    ], ["ect", "augment", "switch-class", "psychotherapy", "esketamine"], ["lithium-monitoring"],
+        thase=2, maudsley=7, band="moderate"))
     return ex
 
 

@@ -6,60 +6,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from trd_builders import AS_OF, Data
 
-from trd_cds.fhir.patient_data import PatientData
 from trd_cds.rules import TrdRules
-
-AS_OF = date(2025, 6, 1)
-RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
-CODES = {"sertraline": "36437", "venlafaxine": "39786", "escitalopram": "321988"}
 
 
 @pytest.fixture(scope="module")
 def rules() -> TrdRules:
     return TrdRules.load()
-
-
-def iso(d: date) -> str:
-    return d.isoformat()
-
-
-class Data:
-    def __init__(self, birth: str = "1980-01-01") -> None:
-        self.items: list[dict[str, Any]] = [{"resourceType": "Patient", "id": "p", "birthDate": birth}]
-        self.n = 0
-
-    def add(self, r: dict[str, Any]) -> Data:
-        self.n += 1
-        r.setdefault("id", f"r{self.n}")
-        self.items.append(r)
-        return self
-
-    def mdd(self, onset: str = "2024-01-01") -> Data:
-        return self.add({"resourceType": "Condition",
-                         "clinicalStatus": {"coding": [{"code": "active"}]},
-                         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F33.1"}]},
-                         "onsetDateTime": onset})
-
-    def med(self, drug: str, start: date, end: date | None, mg: float, status: str = "completed") -> Data:
-        r: dict[str, Any] = {"resourceType": "MedicationStatement", "status": status if end else "active",
-                             "medicationCodeableConcept": {"coding": [{"system": RX, "code": CODES[drug]}]},
-                             "effectivePeriod": {"start": iso(start), **({"end": iso(end)} if end else {})},
-                             "dosage": [{"doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg", "code": "mg"}}]}]}
-        return self.add(r)
-
-    def phq9(self, when: date, score: int, item9: bool = False) -> Data:
-        return self.add({"resourceType": "Observation", "status": "final",
-                         "code": {"coding": [{"system": "http://loinc.org", "code": "44260-8" if item9 else "44261-6"}]},
-                         "effectiveDateTime": iso(when), "valueInteger": score})
-
-    def dispense(self, drug: str, when: date, days: int) -> Data:
-        return self.add({"resourceType": "MedicationDispense", "status": "completed",
-                         "medicationCodeableConcept": {"coding": [{"system": RX, "code": CODES[drug]}]},
-                         "whenHandedOver": iso(when), "daysSupply": {"value": days, "code": "d"}})
-
-    def patient(self) -> PatientData:
-        return PatientData.of(self.items)
 
 
 def assess(rules: TrdRules, data: Data) -> dict[str, Any]:
