@@ -414,6 +414,24 @@ def test_except(a: Interval, b: Interval, expected: Interval | None) -> None:
     assert same(except_(a, b), expected)
 
 
+def test_ongoing_intervals_with_a_closed_null_end() -> None:
+    """A medication record without an end date: Interval[start, null] is unbounded."""
+    ongoing = I(Date(2024, 3, 1), None)
+    period = I(Date(2024, 1, 1), Date(2024, 6, 30))
+    assert same(intersect(ongoing, period), I(Date(2024, 3, 1), Date(2024, 6, 30)))
+    assert overlaps(ongoing, period) is True
+    assert contains(ongoing, Date(2030, 1, 1)) is True
+    # 29 February 2024 meets 1 March (a leap year): one span; a gap keeps two.
+    assert len(collapse([I(Date(2024, 1, 1), Date(2024, 2, 29)), ongoing]) or []) == 1
+    spans = collapse([I(Date(2024, 1, 1), Date(2024, 2, 28)), ongoing,
+                      I(Date(2024, 5, 1), Date(2024, 5, 2))])
+    assert spans is not None and len(spans) == 2
+    assert spans[1].low == Date(2024, 3, 1) and spans[1].high is None
+    assert spans[1].high_closed
+    # An open null end is unknown rather than unbounded.
+    assert contains(I(Date(2024, 3, 1), None, True, False), Date(2030, 1, 1)) is None
+
+
 # --- collapse and expand --------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
