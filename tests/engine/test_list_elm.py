@@ -11,10 +11,14 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine
+from trd_cds.engine.compiler import register_all_operators
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.registry import NODES
 from trd_cds.engine.temporal import DateTime
 from trd_cds.engine.values import CqlTuple, Quantity
+
+# Importing the operator families registers them; only then can NODES be asked.
+QUANTITY_LITERALS = register_all_operators() > 0 and "Quantity" in NODES
 
 NOW = DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))
 
@@ -103,7 +107,7 @@ def test_translated(results: dict[str, Any], define: str, expected: Any) -> None
 
 
 @needs_translator
-@pytest.mark.skipif("Quantity" not in NODES, reason="quantity literals are not compiled yet")
+@pytest.mark.skipif(not QUANTITY_LITERALS, reason="quantity literals are not compiled yet")
 @pytest.mark.parametrize(
     ("define", "expected"),
     [
@@ -239,3 +243,22 @@ def test_aggregate_with_a_path_ignores_missing_values() -> None:
                      "resultTypeName": T + "Integer"}) == 7
     assert evaluate({"type": "Count", "source": source, "path": "dose"}) == 2
     assert evaluate({"type": "Max", "source": {"type": "Null"}, "path": "dose"}) is None
+
+
+def test_sort_by_expression_over_the_element_properties() -> None:
+    def row(v: int) -> dict[str, Any]:
+        return {"type": "Tuple", "element": [{"name": "n", "value": lit(v)}]}
+
+    negated = {"type": "Negate", "operand": {"type": "IdentifierRef", "name": "n"}}
+    node = {"type": "Sort", "source": {"type": "List", "element": [row(2), row(3), row(1)]},
+            "by": [{"type": "ByExpression", "direction": "asc", "expression": negated}]}
+    assert [t["n"] for t in evaluate(node)] == [3, 2, 1]
+
+
+def test_sort_by_expression_of_the_element_itself() -> None:
+    modulo = {"type": "Modulo", "operand": [{"type": "Current"}, lit(3)]}
+    node = {"type": "Sort", "source": int_list(5, 3, 4, None, 6),
+            "by": [{"type": "ByExpression", "direction": "desc", "expression": modulo},
+                   {"type": "ByDirection", "direction": "asc"}]}
+    # Keys 2, 0, 1, null, 0: descending, then by value; the null key sorts last.
+    assert evaluate(node) == [5, 4, 3, 6, None]

@@ -20,6 +20,7 @@ from .. import values
 from ..errors import CqlEvaluationError, ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, operator
 from ..temporal import Date, DateTime, Time
+from .refs import IMPLICIT_ITEM
 from .structure import property_getter
 
 if TYPE_CHECKING:
@@ -378,7 +379,7 @@ def _ordered_source(elm: ElmNode, compiler: Compiler) -> Evaluator:
         lst = source(ctx)
         if lst is None:
             return None
-        return _sort_by(list(lst), getter, False)
+        return _sort_by(ctx, list(lst), lambda _, x: getter(x), False)
 
     return ordered
 
@@ -453,11 +454,12 @@ def compile_index_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
     return index_of
 
 
-Getter = Callable[[Any], Any]
+SortKey = Callable[["Context", Any], Any]
 
 
-def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[Getter | None, bool]:
-    """(property getter, or None to sort by the element itself; descending) of a ``by`` item."""
+def _sort_key(item: ElmNode, elm: ElmNode, compiler: Compiler) -> tuple[SortKey | None, bool]:
+    """(key of an element, or None to sort by the element itself; descending) of a ``by``
+    item."""
     kind = item.get("type")
     direction = item.get("direction", "asc")
     if direction not in ("asc", "ascending", "desc", "descending"):
@@ -469,13 +471,22 @@ def _sort_key(item: ElmNode, elm: ElmNode) -> tuple[Getter | None, bool]:
         path = item.get("path")
         if not isinstance(path, str):
             raise ElmError("Sort: ByColumn without a path", locator=_locator(elm))
-        return property_getter(path), descending
-    # ByExpression needs the sort item bound as an alias: only queries produce it.
-    raise ElmError(f"Sort: unsupported sort item {kind}", locator=_locator(elm))
+        getter = property_getter(path)
+        return (lambda ctx, x: getter(x)), descending
+    if kind == "ByExpression":
+        # The expression sees the element as $this: identifiers name its properties.
+        slot, expression = _compile_in_scope(item, compiler, "expression", IMPLICIT_ITEM)
+
+        def by_expression(ctx: Context, x: Any) -> Any:
+            ctx.slots[slot] = x
+            return expression(ctx)
+
+        return by_expression, descending
+    raise ElmError(f"Sort: unknown sort item {kind}", locator=_locator(elm))
 
 
-def _sort_by(items: list[Any], getter: Getter, descending: bool) -> list[Any]:
-    pairs = [(getter(x), x) for x in items]
+def _sort_by(ctx: Context, items: list[Any], key: SortKey, descending: bool) -> list[Any]:
+    pairs = [(key(ctx, x), x) for x in items]
     pairs.sort(key=lambda pair: _NULLS_FIRST(pair[0]), reverse=descending)
     return [x for _, x in pairs]
 
@@ -483,7 +494,7 @@ def _sort_by(items: list[Any], getter: Getter, descending: bool) -> list[Any]:
 @node("Sort")
 def compile_sort(elm: ElmNode, compiler: Compiler) -> Evaluator:
     source = _child(elm, "source", compiler)
-    keys = [_sort_key(item, elm) for item in elm.get("by") or []]
+    keys = [_sort_key(item, elm, compiler) for item in elm.get("by") or []]
     # Stable sorts applied from the last key to the first give a multi-key ordering.
     passes = list(reversed(keys)) or [(None, False)]
 
@@ -492,9 +503,9 @@ def compile_sort(elm: ElmNode, compiler: Compiler) -> Evaluator:
         if lst is None:
             return None
         out = list(lst)
-        for getter, descending in passes:
-            out = sort_values(out, descending) if getter is None else _sort_by(
-                out, getter, descending)
+        for key, descending in passes:
+            out = sort_values(out, descending) if key is None else _sort_by(
+                ctx, out, key, descending)
         return out
 
     return sort
@@ -529,9 +540,10 @@ def _scoped(compiler: Compiler, elm: ElmNode) -> _ScopedCompiler:
     return cast(_ScopedCompiler, compiler)
 
 
-def _compile_in_scope(elm: ElmNode, compiler: Compiler, key: str) -> tuple[int, Evaluator]:
-    """Compile child ``key`` with the iterated element bound to the node's scope; returns the
-    element's slot and the child's evaluator."""
+def _compile_in_scope(elm: ElmNode, compiler: Compiler, key: str,
+                      *aliases: str) -> tuple[int, Evaluator]:
+    """Compile child ``key`` with the iterated element bound to the node's scope (and to
+    ``aliases``); returns the element's slot and the child's evaluator."""
     scoped = _scoped(compiler, elm)
     child = elm.get(key)
     if not isinstance(child, dict):
@@ -542,6 +554,8 @@ def _compile_in_scope(elm: ElmNode, compiler: Compiler, key: str) -> tuple[int, 
         slot = scoped.declare(_CURRENT)
         if isinstance(scope, str) and scope:
             names[scope] = slot
+        for alias in aliases:
+            names[alias] = slot
         body = compiler.compile(child)
     finally:
         scoped.pop_scope()
