@@ -185,3 +185,10 @@ def test_comparison_agrees_with_conversion(x: Decimal, y: Decimal, pair: tuple[s
     assert converted is not None
     expected = (x > converted) - (x < converted)
     assert compare(Quantity(x, a), Quantity(y, b)) == expected
+
+
+def test_parse_cache_stays_bounded() -> None:
+    for i in range(ucum._CACHE_LIMIT + 10):
+        ucum.parse(f"{{note{i}}}")
+    assert len(ucum._CACHE) <= ucum._CACHE_LIMIT
+    assert ucum.convert(Decimal(1), "g", "mg") == Decimal(1000)

@@ -271,6 +271,9 @@ def _parse(text: str) -> Unit:
     return Unit(factor, _freeze(dims), tuple(terms.items()))
 
 
+# Units come from patient data too: the caches are bounded so that a stream of distinct
+# unit strings cannot grow them without limit.
+_CACHE_LIMIT = 4096
 _CACHE: dict[tuple[str, bool], Unit | None] = {}
 
 
@@ -291,6 +294,8 @@ def parse(unit: str, *, loose: bool = False) -> Unit | None:
         result: Unit | None = _parse(text)
     except (UcumError, ZeroDivisionError, ValueError):
         result = None
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
     _CACHE[key] = result
     return result
 
@@ -381,6 +386,8 @@ def scale_factor(from_unit: str, to_unit: str) -> Fraction | None:
     if (src is not None and dst is not None and src.dims == dst.dims
             and src.offset is None and dst.offset is None):
         factor = src.factor / dst.factor
+    if len(_SCALE) >= _CACHE_LIMIT:
+        _SCALE.clear()
     _SCALE[key] = factor
     return factor
 
