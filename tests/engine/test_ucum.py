@@ -192,3 +192,8 @@ def test_parse_cache_stays_bounded() -> None:
         ucum.parse(f"{{note{i}}}")
     assert len(ucum._CACHE) <= ucum._CACHE_LIMIT
     assert ucum.convert(Decimal(1), "g", "mg") == Decimal(1000)
+
+
+def test_pathological_units_are_rejected_not_crashing() -> None:
+    assert not ucum.is_valid("(" * 5000 + "m" + ")" * 5000)
+    assert not ucum.is_valid("m" * 10000)

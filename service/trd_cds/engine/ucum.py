@@ -292,7 +292,8 @@ def parse(unit: str, *, loose: bool = False) -> Unit | None:
         text = _LOOSE_WORDS.get(text, text)
     try:
         result: Unit | None = _parse(text)
-    except (UcumError, ZeroDivisionError, ValueError):
+    except (UcumError, ZeroDivisionError, ValueError, RecursionError):
+        # RecursionError: absurdly nested parentheses in data are just not a unit.
         result = None
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
