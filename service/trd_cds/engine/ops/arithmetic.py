@@ -84,38 +84,23 @@ def _uncertain(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
     return low if low == high else v.Uncertainty(low, high)
 
 
-def _or_uncertain(fn: Fn, op: Callable[[Any, Any], Any]) -> Fn:
-    def wrapped(a: Any, b: Any) -> Any:
-        try:
-            return fn(a, b)
-        except TypeError:  # no cost on the common path: only an Uncertainty gets here
-            if isinstance(a, v.Uncertainty) or isinstance(b, v.Uncertainty):
-                return _uncertain(a, b, op)
-            raise
-
-    return wrapped
-
-
 def _choose(
     elm: ElmNode,
     int_fn: Callable[[Callable[[int], int | None]], Fn],
     dec_fn: Fn,
     qty_fn: Fn | None,
     tmp_fn: Fn | None = None,
-    uncertain: Callable[[Any, Any], Any] | None = None,
 ) -> Fn:
     kind = _kind(elm)
     if kind in ("Integer", "Long"):
-        chosen = int_fn(_bounded(elm))
-        return chosen if uncertain is None else _or_uncertain(chosen, uncertain)
+        return int_fn(_bounded(elm))
     if kind == "Decimal":
         return dec_fn
     if kind == "Quantity" and qty_fn is not None:
         return qty_fn
     if kind in _TEMPORAL and tmp_fn is not None:
         return tmp_fn
-    dynamic = _dynamic(int_fn(dm.int64), dec_fn, qty_fn, tmp_fn)
-    return dynamic if uncertain is None else _or_uncertain(dynamic, uncertain)
+    return _dynamic(int_fn(dm.int64), dec_fn, qty_fn, tmp_fn)
 
 
 def _as_quantity(x: Any) -> v.Quantity:
@@ -238,34 +223,46 @@ def _qty_unary(op: Callable[[Decimal], Decimal | None]) -> Fn:
 # --- binary operators ----------------------------------------------------------------------
 
 
+_LIMITS: dict[Callable[[int], int | None], tuple[int, int]] = {
+    dm.int32: (dm.INT32_MIN, dm.INT32_MAX),
+    dm.int64: (dm.INT64_MIN, dm.INT64_MAX),
+}
+
+
+def _int_binary(op: Callable[[Any, Any], Any]) -> Callable[[Callable[[int], int | None]], Fn]:
+    """+, - and * of Integers/Longs as one Python function (this is the hot path): the
+    range check inline, and the Uncertainty case only when the operator rejects a value."""
+
+    def make(bound: Callable[[int], int | None]) -> Fn:
+        lo, hi = _LIMITS[bound]
+
+        def fn(a: Any, b: Any) -> Any:
+            try:
+                r = op(a, b)
+            except TypeError:
+                if isinstance(a, v.Uncertainty) or isinstance(b, v.Uncertainty):
+                    return _uncertain(a, b, op)
+                raise
+            return r if lo <= r <= hi else None
+
+        return fn
+
+    return make
+
+
 @operator_factory("Add")
 def _add(elm: ElmNode) -> Fn:
-    return _choose(
-        elm,
-        lambda bound: lambda a, b: bound(a + b),
-        _dec_add,
-        _qty_sum(1),
-        lambda t, q: t.add(q),
-        py.add,
-    )
+    return _choose(elm, _int_binary(py.add), _dec_add, _qty_sum(1), lambda t, q: t.add(q))
 
 
 @operator_factory("Subtract")
 def _subtract(elm: ElmNode) -> Fn:
-    return _choose(
-        elm,
-        lambda bound: lambda a, b: bound(a - b),
-        _dec_sub,
-        _qty_sum(-1),
-        lambda t, q: t.subtract(q),
-        py.sub,
-    )
+    return _choose(elm, _int_binary(py.sub), _dec_sub, _qty_sum(-1), lambda t, q: t.subtract(q))
 
 
 @operator_factory("Multiply")
 def _multiply(elm: ElmNode) -> Fn:
-    return _choose(elm, lambda bound: lambda a, b: bound(a * b), _dec_mul, _qty_mul,
-                   uncertain=py.mul)
+    return _choose(elm, _int_binary(py.mul), _dec_mul, _qty_mul)
 
 
 @operator_factory("Divide")
