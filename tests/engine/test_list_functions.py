@@ -297,3 +297,13 @@ class TestMembershipStrategies:
         other = FhirElement("Condition", {**doc, "id": "c2"})
         assert list_union([first, other], [again]) == [first, other]
         assert list_except([first, other], [doc]) == [other]
+
+    def test_codes(self) -> None:
+        from trd_cds.engine.values import Code
+
+        sertraline = Code("36437", "http://www.nlm.nih.gov/research/umls/rxnorm")
+        same_code = Code("36437", "http://www.nlm.nih.gov/research/umls/rxnorm")
+        displayed = Code("36437", "http://www.nlm.nih.gov/research/umls/rxnorm",
+                         display="sertraline")
+        assert list_distinct([sertraline, same_code, displayed]) == [sertraline, displayed]
+        assert list_except([sertraline, displayed], [same_code]) == [displayed]

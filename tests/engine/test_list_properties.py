@@ -18,6 +18,7 @@ from trd_cds.engine.ops.list import (
     list_union,
 )
 from trd_cds.engine.temporal import Date, DateTime
+from trd_cds.engine.values import Code
 
 
 def same(a: Any, b: Any) -> bool:
@@ -50,9 +51,12 @@ datetimes = st.builds(
     lambda day, hour, offset: DateTime(2020, 12, day, hour, 0, 0, 0, offset),
     st.integers(30, 31), st.sampled_from([0, 5, 19, 23]), st.sampled_from([Decimal(0), Decimal(-5)]),
 )
+codes = st.builds(Code, st.sampled_from(["1", "2"]), st.sampled_from(["s", None]),
+                  st.none(), st.sampled_from(["one", None]))
 decimals_and_ints = st.one_of(st.integers(0, 3), st.sampled_from([Decimal("1.0"), Decimal(2)]))
 elements = st.sampled_from([
     st.integers(0, 5), st.text("ab", max_size=2), resources, dates, datetimes, decimals_and_ints,
+    codes,
 ])
 
 

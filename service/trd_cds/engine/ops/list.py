@@ -44,8 +44,9 @@ __all__ = [
 ]
 
 # Types whose Python equality and hash agree with CQL equality when a list holds only one of
-# them: membership then costs a hash look-up instead of a scan with values.equal.
-_HASHABLE_TYPES = frozenset({int, str, bool, Decimal})
+# them: membership then costs a hash look-up instead of a scan with values.equal. (Codes and
+# concepts are CQL-equal only when every element is equal, which is their dataclass eq.)
+_HASHABLE_TYPES = frozenset({int, str, bool, Decimal, values.Code, values.Concept})
 
 
 def hashable_elements(*lists: Sequence[Any]) -> bool:
