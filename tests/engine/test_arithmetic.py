@@ -122,6 +122,8 @@ class TestIntegers:
         assert same(run("Add", 1, 2), 3)
         assert same(run("Add", 1, D("2.0")), D("3.0"))
         assert run("Add", Quantity(D(1), "g"), Quantity(D(2), "g")) == Quantity(D(3), "g")
+        assert run("Add", Date(2024, 1, 31), Quantity(D(1), "month")) == Date(2024, 2, 29)
+        assert run("Add", Uncertainty(1, 2), 1) == Uncertainty(2, 3)
 
 
 class TestDecimals:

@@ -55,13 +55,13 @@ def _dynamic(int_fn: Fn, dec_fn: Fn, qty_fn: Fn | None, tmp_fn: Fn | None = None
 
     def fn(*args: Any) -> Any:
         first = args[0]
-        if isinstance(first, Quantity) or any(isinstance(a, Quantity) for a in args[1:]):
+        if isinstance(first, Date | DateTime | Time):  # temporal +/- a time quantity
+            return None if tmp_fn is None else tmp_fn(*args)
+        if any(isinstance(a, Quantity) for a in args):
             if qty_fn is None:
                 return None
             return qty_fn(*(_as_quantity(a) for a in args))
-        if isinstance(first, Date | DateTime | Time):
-            return None if tmp_fn is None else tmp_fn(*args)
-        if all(isinstance(a, int) for a in args):
+        if all(isinstance(a, int | v.Uncertainty) for a in args):
             return int_fn(*args)
         return dec_fn(*(dm.to_decimal(a) for a in args))
 
