@@ -422,7 +422,7 @@ def _log(x: Decimal | int, base: Decimal | int) -> Decimal | None:
 def _step(elm: ElmNode, delta: int, name: str) -> Fn:
     kind = result_type(elm) or first_operand_type(elm)
     if kind in ("Integer", "Long"):
-        bound = _bounded(elm)
+        bound = dm.int64 if kind == "Long" else dm.int32
 
         def ints(x: int) -> int:
             result = bound(x + delta)
