@@ -245,3 +245,15 @@ def test_uncertainty_arithmetic() -> None:
     assert uncertainty_subtract(Uncertainty(10, 12), Uncertainty(1, 2)) == Uncertainty(8, 11)
     assert uncertainty_add(Uncertainty(1, 1), 1) == 2
     assert uncertainty_add(None, 1) is None
+
+
+def test_closed_null_bounds_are_the_limits_of_the_point_type() -> None:
+    from trd_cds.engine.values import interval_end, interval_start
+
+    assert interval_start(Interval(None, 5, point_type="{urn:hl7-org:elm-types:r1}Integer")) \
+        == -2147483648
+    # A model type says nothing usable: the other bound's type decides.
+    iv = Interval(None, Date(2024, 1, 1), point_type="{http://hl7.org/fhir}date")
+    assert equal(interval_start(iv), Date(1, 1, 1)) is True
+    assert interval_end(Interval(None, None, point_type="{http://hl7.org/fhir}date")) is None
+    assert interval_end(Interval("a", None)) is None

@@ -318,6 +318,19 @@ def interval_point_type(iv: Interval) -> str | None:
     return type_name_of(iv.low if iv.low is not None else iv.high)
 
 
+_BOUNDED_TYPES = frozenset({"Integer", "Long", "Decimal", "Quantity", "Date", "DateTime", "Time"})
+
+
+def _bounded_point_type(iv: Interval) -> str | None:
+    """The point type when it has a minimum and maximum; else the type of the other bound
+    (a model type such as FHIR.dateTime says nothing usable); else None."""
+    name = interval_point_type(iv)
+    if name in _BOUNDED_TYPES:
+        return name
+    other = type_name_of(iv.low if iv.low is not None else iv.high)
+    return other if other in _BOUNDED_TYPES else None
+
+
 def _unit_of(iv: Interval) -> str:
     for bound in (iv.low, iv.high):
         if type(bound) is Quantity:
@@ -332,10 +345,8 @@ def interval_start(iv: Interval) -> Any:
     if low is None:
         if not iv.low_closed:
             return None
-        name = interval_point_type(iv)
-        if name is None or name in ("Any", "String", "Boolean"):
-            return None
-        return min_value(name, _unit_of(iv))
+        name = _bounded_point_type(iv)
+        return None if name is None else min_value(name, _unit_of(iv))
     if iv.low_closed:
         return low
     return successor(low)
@@ -347,10 +358,8 @@ def interval_end(iv: Interval) -> Any:
     if high is None:
         if not iv.high_closed:
             return None
-        name = interval_point_type(iv)
-        if name is None or name in ("Any", "String", "Boolean"):
-            return None
-        return max_value(name, _unit_of(iv))
+        name = _bounded_point_type(iv)
+        return None if name is None else max_value(name, _unit_of(iv))
     if iv.high_closed:
         return high
     return predecessor(high)
