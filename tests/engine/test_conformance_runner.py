@@ -54,13 +54,19 @@ def mini_suite() -> list[cf.ConformanceTest]:
 def test_parse_suite_reads_groups_tests_and_attributes() -> None:
     tests = mini_suite()
     assert [t.full_name for t in tests] == [
-        "MiniTest.Add.AddInts", "MiniTest.Add.AddDecimals",
-        "MiniTest.Errors.SingletonOfTwo", "MiniTest.Errors.NotInvalid"]
+        "MiniTest.Add.AddInts",
+        "MiniTest.Add.AddDecimals",
+        "MiniTest.Errors.SingletonOfTwo",
+        "MiniTest.Errors.NotInvalid",
+    ]
     add_decimals = tests[1]
     assert add_decimals.expression == "1.0 + 1.0"
     assert add_decimals.outputs == ("2.0",)
     assert add_decimals.capabilities == (
-        "arithmetic-operators", "system.long", "decimal-precision-and-scale=28,8")
+        "arithmetic-operators",
+        "system.long",
+        "decimal-precision-and-scale=28,8",
+    )
     assert tests[2].invalid == "true" and tests[2].outputs == ()
     assert tests[3].invalid is None
 
@@ -69,13 +75,20 @@ def test_parse_suite_from_file(tmp_path: Path) -> None:
     path = tmp_path / "MiniTest.xml"
     path.write_text(SUITE, encoding="utf-8")
     assert [t.name for t in cf.load_suites(tmp_path)] == [
-        "AddInts", "AddDecimals", "SingletonOfTwo", "NotInvalid"]
+        "AddInts",
+        "AddDecimals",
+        "SingletonOfTwo",
+        "NotInvalid",
+    ]
 
 
 def test_select_by_substring_and_alternatives() -> None:
     tests = mini_suite()
     assert [t.name for t in cf.select(tests, "add.adddec")] == ["AddDecimals"]
-    assert [t.name for t in cf.select(tests, "SingletonOfTwo|AddInts")] == ["AddInts", "SingletonOfTwo"]
+    assert [t.name for t in cf.select(tests, "SingletonOfTwo|AddInts")] == [
+        "AddInts",
+        "SingletonOfTwo",
+    ]
     assert len(cf.select(tests, None)) == 4
 
 
@@ -88,24 +101,27 @@ def test_library_text_holds_expression_and_expected_output() -> None:
     assert '"Expected"' not in cf.library_text(invalid, 8)
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [
-    (None, None, True),
-    (1, None, False),
-    (1, 1, True),
-    (1, Decimal("1.0"), False),          # Integer is not Decimal
-    (True, 1, False),
-    (Decimal("2.0"), Decimal("2.00"), True),
-    ("a", "a", True),
-    ([1, 2], [1, 2], True),
-    ([1, 2], [2, 1], False),
-    ([1, [2]], [1, [Decimal(2)]], False),
-    (CqlTuple({"a": 1}), CqlTuple({"a": 1}), True),
-    (CqlTuple({"a": 1}), CqlTuple({"a": 1, "b": None}), False),
-    (Code("1", "s"), Code("1", "s"), True),
-    (Code("1", "s"), Code("1", "t"), False),
-    (Quantity(Decimal(1), "cm"), Quantity(Decimal("1.0"), "cm"), True),
-    (Quantity(Decimal(1), "cm"), Decimal(1), False),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (None, None, True),
+        (1, None, False),
+        (1, 1, True),
+        (1, Decimal("1.0"), False),  # Integer is not Decimal
+        (True, 1, False),
+        (Decimal("2.0"), Decimal("2.00"), True),
+        ("a", "a", True),
+        ([1, 2], [1, 2], True),
+        ([1, 2], [2, 1], False),
+        ([1, [2]], [1, [Decimal(2)]], False),
+        (CqlTuple({"a": 1}), CqlTuple({"a": 1}), True),
+        (CqlTuple({"a": 1}), CqlTuple({"a": 1, "b": None}), False),
+        (Code("1", "s"), Code("1", "s"), True),
+        (Code("1", "s"), Code("1", "t"), False),
+        (Quantity(Decimal(1), "cm"), Quantity(Decimal("1.0"), "cm"), True),
+        (Quantity(Decimal(1), "cm"), Decimal(1), False),
+    ],
+)
 def test_same_value(a: Any, b: Any, same: bool) -> None:
     assert cf.same_value(a, b) is same
     assert cf.same_value(b, a) is same
@@ -160,9 +176,12 @@ def test_judge_valid_tests() -> None:
     wrong = cf.judge(t, ok, FakeEngine({"A": {"Result": 3, "Expected": 2}}), NOW)
     assert not wrong.passed and wrong.category.startswith("wrong result")
     assert "got 3, expected 2" in wrong.reason
-    rejected = cf.judge(t, cf.Translation(False, None, [{"line": 3, "column": 2,
-                                                           "message": "Could not resolve"}]),
-                        engine, NOW)
+    rejected = cf.judge(
+        t,
+        cf.Translation(False, None, [{"line": 3, "column": 2, "message": "Could not resolve"}]),
+        engine,
+        NOW,
+    )
     assert not rejected.passed and rejected.category == "translator rejects"
     assert "3:2 Could not resolve" in rejected.reason
 
@@ -187,8 +206,9 @@ def test_judge_invalid_tests_pass_only_on_failure() -> None:
     assert not accepted.passed and accepted.category == "invalid accepted"
 
 
-def test_baseline_round_trip_and_regression_check(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_baseline_round_trip_and_regression_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tests = mini_suite()
     report = cf.Report([cf.Outcome(tests[0], True), cf.Outcome(tests[1], False, "c", "r")])
     path = tmp_path / "baseline.json"
@@ -196,7 +216,9 @@ def test_baseline_round_trip_and_regression_check(tmp_path: Path,
     data = json.loads(path.read_text())
     assert data["passed"] == 1 and data["failures"] == {"MiniTest.Add.AddDecimals": "c: r"}
     assert tool._check_baseline(str(path), report) == 0
-    worse = cf.Report([cf.Outcome(tests[0], False, "c", "r"), cf.Outcome(tests[1], False, "c", "r")])
+    worse = cf.Report(
+        [cf.Outcome(tests[0], False, "c", "r"), cf.Outcome(tests[1], False, "c", "r")]
+    )
     assert tool._check_baseline(str(path), worse) == 1
     assert "MiniTest.Add.AddInts" in capsys.readouterr().out
     assert "## c (1)" in cf.failures_text(report)
@@ -205,13 +227,13 @@ def test_baseline_round_trip_and_regression_check(tmp_path: Path,
 needs_translator = pytest.mark.skipif(
     shutil.which("node") is None
     or not (cf.checkout_dir() / "cql" / "node_modules" / "@cqframework").exists(),
-    reason="needs Node and cql/node_modules (make setup-node)")
+    reason="needs Node and cql/node_modules (make setup-node)",
+)
 
 
 @needs_translator
 def test_translate_batch_reports_errors_with_positions() -> None:
-    good, bad = cf.translate_batch(["library A define X: 1 + 1",
-                                    "library B\ndefine X: 1 + 'a'"])
+    good, bad = cf.translate_batch(["library A define X: 1 + 1", "library B\ndefine X: 1 + 'a'"])
     assert good.ok and good.elm is not None
     assert good.elm["library"]["identifier"]["id"] == "A"
     assert not bad.ok and bad.errors[0]["line"] == 2
@@ -231,7 +253,9 @@ def test_full_suite_does_not_regress() -> None:
     suite_dir = cf.checkout_dir().parent / "shared" / "cql-tests" / "cql"
     if not suite_dir.exists():
         pytest.skip("the HL7 suite is not beside the checkout")
-    baseline = cf.read_baseline(cf.checkout_dir() / "tests" / "engine" / "conformance_baseline.json")
+    baseline = cf.read_baseline(
+        cf.checkout_dir() / "tests" / "engine" / "conformance_baseline.json"
+    )
     report = cf.run(cf.load_suites(suite_dir), cache_file=cf.default_cache_file())
     assert baseline is not None
     assert report.passed >= int(baseline["passed"])
@@ -239,6 +263,7 @@ def test_full_suite_does_not_regress() -> None:
 
 def test_uncertain_results_match_the_suites_closed_interval() -> None:
     from trd_cds.engine.values import Uncertainty
+
     assert cf.same_value(Uncertainty(4, 5), Interval(4, 5))
     assert cf.same_value(Interval(4, 5), Uncertainty(4, 5))
     assert not cf.same_value(Uncertainty(4, 5), Interval(4, 5, True, False))
@@ -247,5 +272,35 @@ def test_uncertain_results_match_the_suites_closed_interval() -> None:
 
 def test_failure_reasons_show_decimals_with_every_digit() -> None:
     assert cf.show(Decimal("9999999999999999999999999999.99999999")) == (
-        "9999999999999999999999999999.99999999")
+        "9999999999999999999999999999.99999999"
+    )
     assert cf.show([Decimal("1.50"), 2]) == "[1.50,2]"
+
+
+def test_integer_expected_literals_are_promoted_only_where_decimal_is_declared() -> None:
+    dec, integer = ("Named", "Decimal"), ("Named", "Integer")
+    assert cf.promote([10, 11], ("List", dec), ("List", integer)) == [Decimal(10), Decimal(11)]
+    assert cf.promote(1, integer, integer) == 1 and type(cf.promote(1, integer, integer)) is int
+    assert type(cf.promote(1, dec, integer)) is Decimal
+    elm = {
+        "library": {
+            "statements": {
+                "def": [
+                    {
+                        "name": "Result",
+                        "resultTypeSpecifier": {
+                            "type": "ListTypeSpecifier",
+                            "elementType": {
+                                "type": "NamedTypeSpecifier",
+                                "name": "{urn:hl7-org:elm-types:r1}Decimal",
+                            },
+                        },
+                    },
+                    {"name": "Expected", "resultTypeName": "{urn:hl7-org:elm-types:r1}Integer"},
+                ]
+            }
+        }
+    }
+    assert cf.declared_type(elm, "Result") == ("List", dec)
+    assert cf.declared_type(elm, "Expected") == integer
+    assert cf.declared_type(elm, "Missing") is None

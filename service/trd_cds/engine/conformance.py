@@ -5,8 +5,11 @@ expected output (``Expected``, itself a CQL expression). All libraries are trans
 batch by the reference translator (``cql/tools/translate.mjs --batch``), loaded and evaluated
 by our engine, and the two values are compared with a strict, type-aware equivalence
 (:func:`same_value`): ``1.0`` is not ``1``, ``@2012-10-06T`` is a DateTime at day precision and
-not a Date, lists, tuples and intervals are compared deeply. A test marked ``invalid`` passes
-only when translation or evaluation fails. Translator rejections count as failures.
+not a Date, lists, tuples and intervals are compared deeply. An expected literal written as
+Integer where the expression is declared Decimal is promoted, as CQL would (the declared types
+themselves are not enforced: the suite expects ``Power(10, -8)``, declared Integer, to be
+``0.00000001``). A test marked ``invalid`` passes only when
+translation or evaluation fails. Translator rejections count as failures.
 """
 
 from __future__ import annotations
@@ -364,6 +367,52 @@ def same_value(a: Any, b: Any, default_offset: Decimal = Decimal(0)) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
+# --- declared (translator) types --------------------------------------------------------------
+
+TypeSpec = tuple[str, Any]  # ("Named", "Decimal") | ("List", TypeSpec) | ("Interval", TypeSpec)
+
+
+def _spec(node: Any) -> TypeSpec | None:
+    if isinstance(node, str):
+        return ("Named", node.rsplit("}", 1)[-1])
+    if not isinstance(node, dict):
+        return None
+    kind = node.get("type")
+    if kind == "NamedTypeSpecifier":
+        return _spec(node.get("name"))
+    if kind == "ListTypeSpecifier":
+        inner = _spec(node.get("elementType"))
+        return ("List", inner) if inner else None
+    if kind == "IntervalTypeSpecifier":
+        inner = _spec(node.get("pointType"))
+        return ("Interval", inner) if inner else None
+    return None
+
+
+def declared_type(elm: dict[str, Any], define: str) -> TypeSpec | None:
+    """The result type the translator gave a define, in a small comparable form."""
+    for d in (elm.get("library", {}).get("statements") or {}).get("def", []):
+        if d.get("name") == define:
+            return _spec(d.get("resultTypeSpecifier") or d.get("resultTypeName"))
+    return None
+
+
+def promote(value: Any, want: TypeSpec | None, have: TypeSpec | None) -> Any:
+    """CQL's implicit Integer -> Decimal conversion of an expected value whose literal was
+    written as Integer where the tested expression is declared Decimal (``{ 10, 11 }`` for a
+    List<Decimal>); nothing else is converted."""
+    if want is None or have is None or value is None:
+        return value
+    if want == ("Named", "Decimal") and have == ("Named", "Integer") and type(value) is int:
+        return Decimal(value)
+    if want[0] == have[0] == "List" and isinstance(value, list):
+        return [promote(x, want[1], have[1]) for x in value]
+    if want[0] == have[0] == "Interval" and isinstance(value, Interval):
+        return Interval(promote(value.low, want[1], have[1]), promote(value.high, want[1], have[1]),
+                        value.low_closed, value.high_closed, value.point_type)
+    return value
+
+
 def _components(v: Date | Time) -> tuple[int | None, ...]:
     if isinstance(v, Date):
         return (v.year, v.month, v.day)
@@ -475,7 +524,7 @@ def judge(test: ConformanceTest, tr: Translation, evaluate: Evaluate, now: DateT
             prefix = "expected output: " if in_expected else ""
             return Outcome(test, False, prefix + categorize_exception(value),
                            prefix + _message(value))
-    if same_value(got, want):
+    if same_value(got, promote(want, declared_type(tr.elm, RESULT), declared_type(tr.elm, EXPECTED))):
         return Outcome(test, True)
     return Outcome(test, False, f"wrong result: {test.suite}.{test.group}",
                    f"got {show(got)}, expected {show(want)}")
