@@ -68,12 +68,23 @@ def test_split() -> None:
     assert fields("Split", stringToSplit="a,b", separator="-") == ["a,b"]
     assert fields("Split", stringToSplit="a,b", separator=None) == ["a,b"]
     assert fields("Split", stringToSplit=None, separator=",") is None
-    assert fields("SplitOnMatches", stringToSplit="a1b22c", separatorPattern="\\d+") == \
-        ["a", "b", "c"]
+    assert fields("SplitOnMatches", stringToSplit="a1b22c", separatorPattern="\\d+") == [
+        "a",
+        "b",
+        "c",
+    ]
+    # Groups in the separator pattern are not part of the result (unlike Python's re.split).
+    parts = fields("SplitOnMatches", stringToSplit="a1b22c", separatorPattern="(\\d)+")
+    assert parts == ["a", "b", "c"]
+    assert fields("SplitOnMatches", stringToSplit="a,b", separatorPattern=None) == ["a,b"]
 
 
-LIST_SIG = [{"type": "ListTypeSpecifier",
-             "elementType": {"type": "NamedTypeSpecifier", "name": SYSTEM + "Any"}}]
+LIST_SIG = [
+    {
+        "type": "ListTypeSpecifier",
+        "elementType": {"type": "NamedTypeSpecifier", "name": SYSTEM + "Any"},
+    }
+]
 STRING_SIG = [{"type": "NamedTypeSpecifier", "name": SYSTEM + "String"}]
 
 
@@ -85,9 +96,19 @@ def test_length_of_strings_and_lists() -> None:
     assert op("Length", None, sig=LIST_SIG) == 0  # the length of a null list is 0
 
 
-@pytest.mark.parametrize(("value", "index", "expected"),
-                         [("ab", 0, "a"), ("ab", 1, "b"), ("ab", 2, None), ("ab", -1, None),
-                          ("a", None, None), (None, 1, None), ([1, 2], 1, 2), ([1, 2], -1, None)])
+@pytest.mark.parametrize(
+    ("value", "index", "expected"),
+    [
+        ("ab", 0, "a"),
+        ("ab", 1, "b"),
+        ("ab", 2, None),
+        ("ab", -1, None),
+        ("a", None, None),
+        (None, 1, None),
+        ([1, 2], 1, 2),
+        ([1, 2], -1, None),
+    ],
+)
 def test_indexer(value: Any, index: Any, expected: Any) -> None:
     assert op("Indexer", value, index) == expected
 
@@ -113,9 +134,19 @@ def test_positions() -> None:
 
 @pytest.mark.parametrize(
     ("text", "start", "length", "expected"),
-    [("ab", 0, ..., "ab"), ("ab", 1, ..., "b"), ("ab", 2, ..., None), ("ab", -1, ..., None),
-     ("", 0, ..., ""), ("ab", 0, 1, "a"), ("abc", 1, 1, "b"), ("ab", 0, 3, "ab"),
-     ("ab", None, ..., None), (None, 1, ..., None), ("ABCDE", 2, None, "CDE")],
+    [
+        ("ab", 0, ..., "ab"),
+        ("ab", 1, ..., "b"),
+        ("ab", 2, ..., None),
+        ("ab", -1, ..., None),
+        ("", 0, ..., ""),
+        ("ab", 0, 1, "a"),
+        ("abc", 1, 1, "b"),
+        ("ab", 0, 3, "ab"),
+        ("ab", None, ..., None),
+        (None, 1, ..., None),
+        ("ABCDE", 2, None, "CDE"),
+    ],
 )
 def test_substring(text: Any, start: Any, length: Any, expected: Any) -> None:
     assert fields("Substring", stringToSub=text, startIndex=start, length=length) == expected
@@ -149,9 +180,11 @@ def test_matches(text: str, pattern: str | None, expected: bool | None) -> None:
         ("2024-03-01", "(\\d+)-(\\d+)-(\\d+)", "$3/$2/$1", "01/03/2024"),
         ("John Smith", "(?<first>\\w+) (?<last>\\w+)", "${last}, ${first}", "Smith, John"),
         ("a.b", "\\.", "\\\\", "a\\b"),
+        ("ab", "(a)", "$10", "a0b"),  # one group only: $1, then a literal 0
         ("ABCDE", "C", None, None),
     ],
 )
-def test_replace_matches(text: str, pattern: str, substitution: str | None,
-                         expected: str | None) -> None:
+def test_replace_matches(
+    text: str, pattern: str, substitution: str | None, expected: str | None
+) -> None:
     assert op("ReplaceMatches", text, pattern, substitution) == expected

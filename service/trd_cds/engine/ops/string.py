@@ -34,13 +34,13 @@ def _replacement(template: str) -> Callable[[re.Match[str]], str]:
     """A Java replacement string as a function of the match: ``$n`` and ``${name}`` insert a
     group (an unmatched group inserts nothing), a backslash takes the next character
     literally."""
-    steps: list[str | int] = []  # literal text, or a group number
-    names: set[int] = set()  # positions in steps that hold a group name rather than text
+    # ("text", literal) | ("number", digits) | ("name", group name)
+    steps: list[tuple[str, str]] = []
     literal: list[str] = []
 
     def flush() -> None:
         if literal:
-            steps.append("".join(literal))
+            steps.append(("text", "".join(literal)))
             literal.clear()
 
     i, n = 0, len(template)
@@ -54,8 +54,7 @@ def _replacement(template: str) -> Callable[[re.Match[str]], str]:
             end = template.find("}", i + 2)
             if end > 0:
                 flush()
-                names.add(len(steps))
-                steps.append(template[i + 2 : end])
+                steps.append(("name", template[i + 2 : end]))
                 i = end + 1
                 continue
         if ch == "$" and i + 1 < n and template[i + 1].isdigit():
@@ -63,7 +62,7 @@ def _replacement(template: str) -> Callable[[re.Match[str]], str]:
             while j < n and template[j].isdigit():
                 j += 1
             flush()
-            steps.append(int(template[i + 1 : j]))
+            steps.append(("number", template[i + 1 : j]))
             i = j
             continue
         literal.append(ch)
@@ -72,14 +71,34 @@ def _replacement(template: str) -> Callable[[re.Match[str]], str]:
 
     def expand(match: re.Match[str]) -> str:
         out = []
-        for k, step in enumerate(steps):
-            if isinstance(step, int) or k in names:
-                out.append(match.group(step) or "")
+        for kind, text in steps:
+            if kind == "text":
+                out.append(text)
+            elif kind == "name":
+                out.append(match.group(text) or "")
             else:
-                out.append(step)
+                # As in Java, '$12' is group 12 only when the pattern has that many groups;
+                # otherwise group 1 followed by the digit 2.
+                k = len(text)
+                while k > 1 and int(text[:k]) > match.re.groups:
+                    k -= 1
+                out.append((match.group(int(text[:k])) or "") + text[k:])
         return "".join(out)
 
     return expand
+
+
+def _split_on(regex: re.Pattern[str], text: str) -> list[str]:
+    """Split at each match; unlike ``re.split`` the pattern's groups are not kept."""
+    parts: list[str] = []
+    last = 0
+    for m in regex.finditer(text):
+        if m.end() == m.start():
+            continue  # an empty match separates nothing
+        parts.append(text[last : m.start()])
+        last = m.end()
+    parts.append(text[last:])
+    return parts
 
 
 # --- concatenation ---------------------------------------------------------------------------
@@ -136,7 +155,7 @@ def _split_on_matches(elm: ElmNode, compiler: Compiler) -> Evaluator:
         p = pattern(ctx)
         if p is None:
             return [s]
-        return _regex(p).split(s)
+        return _split_on(_regex(p), s)
 
     return evaluate
 
