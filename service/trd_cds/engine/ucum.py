@@ -48,13 +48,26 @@ class Unit:
 # --- tables -----------------------------------------------------------------------------
 
 _PREFIXES: dict[str, Fraction] = {
-    "Y": Fraction(10) ** 24, "Z": Fraction(10) ** 21, "E": Fraction(10) ** 18,
-    "P": Fraction(10) ** 15, "T": Fraction(10) ** 12, "G": Fraction(10) ** 9,
-    "M": Fraction(10) ** 6, "k": Fraction(10) ** 3, "h": Fraction(10) ** 2,
-    "da": Fraction(10), "d": Fraction(1, 10), "c": Fraction(1, 100),
-    "m": Fraction(1, 10**3), "u": Fraction(1, 10**6), "n": Fraction(1, 10**9),
-    "p": Fraction(1, 10**12), "f": Fraction(1, 10**15), "a": Fraction(1, 10**18),
-    "z": Fraction(1, 10**21), "y": Fraction(1, 10**24),
+    "Y": Fraction(10) ** 24,
+    "Z": Fraction(10) ** 21,
+    "E": Fraction(10) ** 18,
+    "P": Fraction(10) ** 15,
+    "T": Fraction(10) ** 12,
+    "G": Fraction(10) ** 9,
+    "M": Fraction(10) ** 6,
+    "k": Fraction(10) ** 3,
+    "h": Fraction(10) ** 2,
+    "da": Fraction(10),
+    "d": Fraction(1, 10),
+    "c": Fraction(1, 100),
+    "m": Fraction(1, 10**3),
+    "u": Fraction(1, 10**6),
+    "n": Fraction(1, 10**9),
+    "p": Fraction(1, 10**12),
+    "f": Fraction(1, 10**15),
+    "a": Fraction(1, 10**18),
+    "z": Fraction(1, 10**21),
+    "y": Fraction(1, 10**24),
 }
 # Longest first, so that 'da' wins over 'd'.
 _PREFIX_ORDER = sorted(_PREFIXES, key=len, reverse=True)
@@ -62,45 +75,83 @@ _PREFIX_ORDER = sorted(_PREFIXES, key=len, reverse=True)
 # symbol -> (metric (takes prefixes), factor, definition in other units or None for a base unit)
 _ATOMS: dict[str, tuple[bool, str, str | None]] = {
     # base units
-    "m": (True, "1", None), "s": (True, "1", None), "g": (True, "1", None),
-    "rad": (True, "1", None), "K": (True, "1", None), "C": (True, "1", None),
+    "m": (True, "1", None),
+    "s": (True, "1", None),
+    "g": (True, "1", None),
+    "rad": (True, "1", None),
+    "K": (True, "1", None),
+    "C": (True, "1", None),
     "cd": (True, "1", None),
     # dimensionless
-    "10*": (False, "10", "1"), "10^": (False, "10", "1"), "%": (False, "1/100", "1"),
-    "[ppth]": (False, "1/1000", "1"), "[ppm]": (False, "1/1000000", "1"),
-    "mol": (True, "602213670000000000000000", "1"), "eq": (True, "1", "mol"),
-    "osm": (True, "1", "mol"), "sr": (True, "1", "rad2"),
+    "10*": (False, "10", "1"),
+    "10^": (False, "10", "1"),
+    "%": (False, "1/100", "1"),
+    "[ppth]": (False, "1/1000", "1"),
+    "[ppm]": (False, "1/1000000", "1"),
+    "mol": (True, "602213670000000000000000", "1"),
+    "eq": (True, "1", "mol"),
+    "osm": (True, "1", "mol"),
+    "sr": (True, "1", "rad2"),
     # time
-    "min": (False, "60", "s"), "h": (False, "60", "min"), "d": (False, "24", "h"),
-    "wk": (False, "7", "d"), "a_j": (False, "365.25", "d"), "a_g": (False, "365.2425", "d"),
-    "a_t": (False, "365.24219", "d"), "a": (False, "1", "a_j"),
-    "mo_j": (False, "1/12", "a_j"), "mo_g": (False, "1/12", "a_g"),
-    "mo_s": (False, "29.53059", "d"), "mo": (False, "1", "mo_j"),
+    "min": (False, "60", "s"),
+    "h": (False, "60", "min"),
+    "d": (False, "24", "h"),
+    "wk": (False, "7", "d"),
+    "a_j": (False, "365.25", "d"),
+    "a_g": (False, "365.2425", "d"),
+    "a_t": (False, "365.24219", "d"),
+    "a": (False, "1", "a_j"),
+    "mo_j": (False, "1/12", "a_j"),
+    "mo_g": (False, "1/12", "a_g"),
+    "mo_s": (False, "29.53059", "d"),
+    "mo": (False, "1", "mo_j"),
     "Hz": (True, "1", "s-1"),
     # volume and area
-    "L": (True, "1", "dm3"), "l": (True, "1", "dm3"), "ar": (True, "100", "m2"),
+    "L": (True, "1", "dm3"),
+    "l": (True, "1", "dm3"),
+    "ar": (True, "100", "m2"),
     # derived SI
-    "N": (True, "1", "kg.m/s2"), "Pa": (True, "1", "N/m2"), "J": (True, "1", "N.m"),
-    "W": (True, "1", "J/s"), "A": (True, "1", "C/s"), "V": (True, "1", "J/C"),
-    "Ohm": (True, "1", "V/A"), "kat": (True, "1", "mol/s"), "U": (True, "1", "umol/min"),
-    "bar": (True, "100000", "Pa"), "cal": (True, "4.184", "J"), "t": (True, "1000", "kg"),
-    "m[Hg]": (True, "133.322", "kPa"), "m[H2O]": (True, "9.80665", "kPa"),
-    "atm": (False, "101325", "Pa"), "[iU]": (True, "1", "[IU]"),
-    "[IU]": (True, "1", None), "[arb'U]": (False, "1", None),
+    "N": (True, "1", "kg.m/s2"),
+    "Pa": (True, "1", "N/m2"),
+    "J": (True, "1", "N.m"),
+    "W": (True, "1", "J/s"),
+    "A": (True, "1", "C/s"),
+    "V": (True, "1", "J/C"),
+    "Ohm": (True, "1", "V/A"),
+    "kat": (True, "1", "mol/s"),
+    "U": (True, "1", "umol/min"),
+    "bar": (True, "100000", "Pa"),
+    "cal": (True, "4.184", "J"),
+    "t": (True, "1000", "kg"),
+    "m[Hg]": (True, "133.322", "kPa"),
+    "m[H2O]": (True, "9.80665", "kPa"),
+    "atm": (False, "101325", "Pa"),
+    "[iU]": (True, "1", "[IU]"),
+    "[IU]": (True, "1", None),
+    "[arb'U]": (False, "1", None),
     # international customary length
-    "[in_i]": (False, "2.54", "cm"), "[ft_i]": (False, "12", "[in_i]"),
-    "[yd_i]": (False, "3", "[ft_i]"), "[mi_i]": (False, "5280", "[ft_i]"),
+    "[in_i]": (False, "2.54", "cm"),
+    "[ft_i]": (False, "12", "[in_i]"),
+    "[yd_i]": (False, "3", "[ft_i]"),
+    "[mi_i]": (False, "5280", "[ft_i]"),
     # avoirdupois mass
-    "[lb_av]": (False, "453.59237", "g"), "[oz_av]": (False, "1/16", "[lb_av]"),
-    "[gr]": (False, "64.79891", "mg"), "[st_av]": (False, "14", "[lb_av]"),
+    "[lb_av]": (False, "453.59237", "g"),
+    "[oz_av]": (False, "1/16", "[lb_av]"),
+    "[gr]": (False, "64.79891", "mg"),
+    "[st_av]": (False, "14", "[lb_av]"),
     # US volumes
-    "[gal_us]": (False, "231", "[in_i]3"), "[qt_us]": (False, "1/4", "[gal_us]"),
-    "[pt_us]": (False, "1/2", "[qt_us]"), "[foz_us]": (False, "1/16", "[pt_us]"),
-    "[cup_us]": (False, "8", "[foz_us]"), "[tbs_us]": (False, "1/2", "[foz_us]"),
-    "[tsp_us]": (False, "1/3", "[tbs_us]"), "[drp]": (False, "1/20", "mL"),
+    "[gal_us]": (False, "231", "[in_i]3"),
+    "[qt_us]": (False, "1/4", "[gal_us]"),
+    "[pt_us]": (False, "1/2", "[qt_us]"),
+    "[foz_us]": (False, "1/16", "[pt_us]"),
+    "[cup_us]": (False, "8", "[foz_us]"),
+    "[tbs_us]": (False, "1/2", "[foz_us]"),
+    "[tsp_us]": (False, "1/3", "[tbs_us]"),
+    "[drp]": (False, "1/20", "mL"),
     # CQL calendar units: a calendar year is exactly 12 calendar months, neither is a
     # definite duration.
-    "_cal_month": (False, "1", None), "_cal_year": (False, "12", "_cal_month"),
+    "_cal_month": (False, "1", None),
+    "_cal_year": (False, "12", "_cal_month"),
 }
 
 # Temperature scales: kelvin = (value + offset) * factor. Only usable alone.
@@ -111,16 +162,26 @@ _SPECIAL: dict[str, tuple[Fraction, Fraction]] = {
 
 # CQL duration keywords -> UCUM symbol (or the private calendar atoms for year and month).
 CALENDAR_WORDS: dict[str, str] = {
-    "year": "_cal_year", "years": "_cal_year", "month": "_cal_month", "months": "_cal_month",
-    "week": "wk", "weeks": "wk", "day": "d", "days": "d", "hour": "h", "hours": "h",
-    "minute": "min", "minutes": "min", "second": "s", "seconds": "s",
-    "millisecond": "ms", "milliseconds": "ms",
+    "year": "_cal_year",
+    "years": "_cal_year",
+    "month": "_cal_month",
+    "months": "_cal_month",
+    "week": "wk",
+    "weeks": "wk",
+    "day": "d",
+    "days": "d",
+    "hour": "h",
+    "hours": "h",
+    "minute": "min",
+    "minutes": "min",
+    "second": "s",
+    "seconds": "s",
+    "millisecond": "ms",
+    "milliseconds": "ms",
 }
-# For equivalence the calendar year and month count as UCUM 'a' and 'mo'.
 # The spec's approximations for equivalence between calendar and definite durations.
 _LOOSE_WORDS = {"_cal_year": "365.d", "_cal_month": "30.d"}
-_COUNTERPARTS = {("_cal_year", "a"), ("a", "_cal_year"), ("_cal_month", "mo"),
-                 ("mo", "_cal_month")}
+_COUNTERPARTS = {("_cal_year", "a"), ("a", "_cal_year"), ("_cal_month", "mo"), ("mo", "_cal_month")}
 # How results of multiplication and division spell the calendar atoms.
 _WORD_SPELLING = {"_cal_year": "year", "_cal_month": "month"}
 
@@ -129,6 +190,7 @@ _DIGITS = re.compile(r"^\d+$")
 
 
 # --- parsing ------------------------------------------------------------------------------
+
 
 def _combine(a: dict[str, int], b: Dims, power: int) -> None:
     for name, exp in b:
@@ -169,7 +231,7 @@ def _simple_unit(symbol: str) -> tuple[Fraction, Dims]:
         return _atom(symbol)
     for prefix in _PREFIX_ORDER:
         if symbol.startswith(prefix):
-            rest = symbol[len(prefix):]
+            rest = symbol[len(prefix) :]
             entry = _ATOMS.get(rest)
             if entry is not None and entry[0]:
                 factor, dims = _atom(rest)
@@ -233,7 +295,7 @@ class _Parser:
                 self.pos = end + 1
             else:
                 self.pos += 1
-        token = text[start:self.pos]
+        token = text[start : self.pos]
         self._skip_annotation()
         if not token:
             raise UcumError(f"empty component in unit {text!r}")
@@ -312,6 +374,7 @@ def is_valid(unit: str) -> bool:
 
 # --- conversion ---------------------------------------------------------------------------
 
+
 def to_decimal(value: Fraction) -> Decimal:
     """Exact when the fraction terminates in base 10, else 28 significant digits."""
     num, den = value.numerator, value.denominator
@@ -333,7 +396,9 @@ def to_decimal(value: Fraction) -> Decimal:
         return Decimal(num) / Decimal(den)
 
 
-def to_base(value: Decimal | int, unit: str, *, loose: bool = False) -> tuple[Fraction, Dims] | None:
+def to_base(
+    value: Decimal | int, unit: str, *, loose: bool = False
+) -> tuple[Fraction, Dims] | None:
     """The value expressed in base units (exact), with its dimensions; None if unknown."""
     parsed = parse(unit, loose=loose)
     if parsed is None:
@@ -344,8 +409,9 @@ def to_base(value: Decimal | int, unit: str, *, loose: bool = False) -> tuple[Fr
     return v * parsed.factor, parsed.dims
 
 
-def convert_fraction(value: Decimal | int, from_unit: str, to_unit: str, *,
-                     loose: bool = False) -> Fraction | None:
+def convert_fraction(
+    value: Decimal | int, from_unit: str, to_unit: str, *, loose: bool = False
+) -> Fraction | None:
     if from_unit == to_unit:
         return Fraction(value)
     src = parse(from_unit, loose=loose)
@@ -361,8 +427,9 @@ def convert_fraction(value: Decimal | int, from_unit: str, to_unit: str, *,
     return v
 
 
-def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
-            loose: bool = False) -> Decimal | None:
+def convert(
+    value: Decimal | int, from_unit: str, to_unit: str, *, loose: bool = False
+) -> Decimal | None:
     """``value`` in ``from_unit`` expressed in ``to_unit``; None when not convertible."""
     if from_unit == to_unit:
         return Decimal(value)
@@ -384,8 +451,13 @@ def scale_factor(from_unit: str, to_unit: str) -> Fraction | None:
     src = parse(from_unit)
     dst = parse(to_unit)
     factor: Fraction | None = None
-    if (src is not None and dst is not None and src.dims == dst.dims
-            and src.offset is None and dst.offset is None):
+    if (
+        src is not None
+        and dst is not None
+        and src.dims == dst.dims
+        and src.offset is None
+        and dst.offset is None
+    ):
         factor = src.factor / dst.factor
     if len(_SCALE) >= _CACHE_LIMIT:
         _SCALE.clear()
@@ -403,6 +475,7 @@ def comparable(unit_a: str, unit_b: str, *, loose: bool = False) -> bool:
 
 
 # --- products and quotients ---------------------------------------------------------------
+
 
 def _render(terms: dict[str, int]) -> str:
     num = [(s, e) for s, e in terms.items() if e > 0]

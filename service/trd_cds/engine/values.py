@@ -206,6 +206,7 @@ def type_name_of(x: Any) -> str | None:
 
 # --- three-valued helpers ----------------------------------------------------------------
 
+
 def _and3(acc: bool | None, r: bool | None) -> bool | None:
     if acc is False or r is False:
         return False
@@ -219,6 +220,7 @@ def _is_temporal(x: Any) -> bool:
 
 
 # --- equality -----------------------------------------------------------------------------
+
 
 def equal(a: Any, b: Any) -> bool | None:
     """CQL ``=``: null when either side is null or the answer is uncertain."""
@@ -248,13 +250,16 @@ def equal(a: Any, b: Any) -> bool | None:
     if ta is Code:
         if tb is not Code:
             return False
-        return _fields_equal((a.code, a.system, a.version, a.display),
-                             (b.code, b.system, b.version, b.display))
+        return _fields_equal(
+            (a.code, a.system, a.version, a.display), (b.code, b.system, b.version, b.display)
+        )
     if ta is Concept:
         if tb is not Concept:
             return False
-        return _and3(_elementwise_equal(list(a.codes), list(b.codes)),
-                     _fields_equal((a.display,), (b.display,)))
+        return _and3(
+            _elementwise_equal(list(a.codes), list(b.codes)),
+            _fields_equal((a.display,), (b.display,)),
+        )
     if ta is Ratio:
         if tb is not Ratio:
             return False
@@ -310,6 +315,7 @@ def _quantity_equal(a: Quantity, b: Quantity) -> bool | None:
 
 
 # --- intervals: bounds as closed points ----------------------------------------------------
+
 
 def interval_point_type(iv: Interval) -> str | None:
     """The short point type name of an interval ('Integer', 'DateTime' …) when known."""
@@ -439,8 +445,11 @@ def equivalent(a: Any, b: Any) -> bool:
     if cql_equivalent is not None:
         return bool(cql_equivalent(b))
     if ta is list:
-        return (tb is list and len(a) == len(b)
-                and all(equivalent(x, y) for x, y in zip(a, b, strict=True)))
+        return (
+            tb is list
+            and len(a) == len(b)
+            and all(equivalent(x, y) for x, y in zip(a, b, strict=True))
+        )
     if ta is Interval:
         return tb is Interval and _interval_equivalent(a, b)
     if ta is CqlTuple:
@@ -497,6 +506,7 @@ def _ratio_equivalent(a: Ratio, b: Ratio) -> bool:
 
 
 # --- ordering -----------------------------------------------------------------------------
+
 
 def compare(a: Any, b: Any) -> int | None:
     """-1, 0 or 1 for ordered types; None when null or uncertain (imprecise temporal values)."""
@@ -561,6 +571,7 @@ def _quantity_compare(a: Quantity, b: Quantity) -> int | None:
 
 # --- Uncertainty ----------------------------------------------------------------------------
 
+
 def uncertainty_bounds(x: Any) -> tuple[Any, Any]:
     """(low, high) of an Uncertainty, or (x, x) for a definite value."""
     if type(x) is Uncertainty:
@@ -620,6 +631,7 @@ def uncertainty_multiply(a: Any, b: Any) -> Any:
 
 
 # --- successor and predecessor ---------------------------------------------------------------
+
 
 def successor(x: Any, type_name: str | None = None) -> Any:
     """CQL ``successor of``; raises CqlEvaluationError past the maximum value.
@@ -700,8 +712,11 @@ def _temporal_step(x: Any, sign: int) -> Any:
         return method()
     comps = _present(x)
     is_time = type(x).__name__ == "Time"
-    limit = (_TIME_MAX if sign > 0 else _TIME_MIN) if is_time else (
-        _DATETIME_MAX if sign > 0 else _DATETIME_MIN)
+    limit = (
+        (_TIME_MAX if sign > 0 else _TIME_MIN)
+        if is_time
+        else (_DATETIME_MAX if sign > 0 else _DATETIME_MIN)
+    )
     if tuple(comps) == limit[: len(comps)]:
         what = "successor of the maximum" if sign > 0 else "predecessor of the minimum"
         raise CqlEvaluationError(f"{what} {type(x).__name__} is undefined")
@@ -737,4 +752,3 @@ def truncate(x: Any, precision: Any) -> Any:
     if all(getattr(x, f) is None for f in fields[keep:]):
         return x
     return type(x)(*comps)
-

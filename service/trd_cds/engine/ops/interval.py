@@ -40,6 +40,7 @@ MAX_EXPAND = 100_000
 
 # --- three-valued logic ---------------------------------------------------------------------
 
+
 def _and(a: bool | None, b: bool | None) -> bool | None:
     if a is False or b is False:
         return False
@@ -77,11 +78,18 @@ _UNIT_PRECISION: dict[str, Precision] = {}
 for _p in Precision:
     _word = _p.name.lower()
     _UNIT_PRECISION[_word] = _UNIT_PRECISION[_word + "s"] = _p
-_UNIT_PRECISION.update({
-    "a": Precision.YEAR, "mo": Precision.MONTH, "wk": Precision.WEEK, "d": Precision.DAY,
-    "h": Precision.HOUR, "min": Precision.MINUTE, "s": Precision.SECOND,
-    "ms": Precision.MILLISECOND,
-})
+_UNIT_PRECISION.update(
+    {
+        "a": Precision.YEAR,
+        "mo": Precision.MONTH,
+        "wk": Precision.WEEK,
+        "d": Precision.DAY,
+        "h": Precision.HOUR,
+        "min": Precision.MINUTE,
+        "s": Precision.SECOND,
+        "ms": Precision.MILLISECOND,
+    }
+)
 
 
 def precision_of(elm: ElmNode) -> Prec:
@@ -107,6 +115,7 @@ def _value_precision(x: Any) -> Precision | None:
 
 
 # --- the selector and the bound accessors -----------------------------------------------------
+
 
 def _named(name: Any) -> str | None:
     """A type name unless it is missing or Any (which says nothing about the points)."""
@@ -135,14 +144,16 @@ def _point_type(elm: ElmNode) -> str | None:
     return _bound_type(elm.get("low")) or _bound_type(elm.get("high"))
 
 
-def make_interval(low: Any, high: Any, low_closed: bool, high_closed: bool,
-                  point_type: str | None = None) -> Interval:
+def make_interval(
+    low: Any, high: Any, low_closed: bool, high_closed: bool, point_type: str | None = None
+) -> Interval:
     """An interval; raises when low is after high (an invalid interval is a run-time error)."""
     if low is not None and high is not None:
         c = values.compare(low, high)
         if c is not None and (c > 0 or (c == 0 and not (low_closed and high_closed))):
             raise CqlEvaluationError(
-                f"invalid interval: low bound {low!r} is after high bound {high!r}")
+                f"invalid interval: low bound {low!r} is after high bound {high!r}"
+            )
     return Interval(low, high, low_closed, high_closed, point_type)
 
 
@@ -169,10 +180,12 @@ def compile_interval(elm: ElmNode, compiler: Compiler) -> Evaluator:
 
         def fixed(ctx: Context) -> Interval:
             return make_interval(low(ctx), high(ctx), lc, hc, point_type)
+
         return fixed
 
     def dynamic(ctx: Context) -> Interval:
         return make_interval(low(ctx), high(ctx), low_closed(ctx), high_closed(ctx), point_type)
+
     return dynamic
 
 
@@ -227,6 +240,7 @@ def point_from(iv: Interval | None) -> Any:
 
 # --- membership -------------------------------------------------------------------------------
 
+
 def contains(iv: Interval | None, x: Any, p: Prec = None) -> bool | None:
     """``iv contains x``: false for a null interval, null for a null point."""
     if iv is None:
@@ -263,8 +277,9 @@ def includes(a: Interval | None, b: Any, p: Prec = None) -> bool | None:
         return None
     if type(b) is not Interval:
         return contains(a, b, p)
-    return _and(_le(interval_start(a), interval_start(b), p),
-                _le(interval_end(b), interval_end(a), p))
+    return _and(
+        _le(interval_start(a), interval_start(b), p), _le(interval_end(b), interval_end(a), p)
+    )
 
 
 def included_in(a: Any, b: Interval | None, p: Prec = None) -> bool | None:
@@ -283,8 +298,9 @@ def proper_includes(a: Interval | None, b: Any, p: Prec = None) -> bool | None:
     inc = includes(a, b, p)
     if inc is False:
         return False
-    differs = _or(_lt(interval_start(a), interval_start(b), p),
-                  _lt(interval_end(b), interval_end(a), p))
+    differs = _or(
+        _lt(interval_start(a), interval_start(b), p), _lt(interval_end(b), interval_end(a), p)
+    )
     return _and(inc, differs)
 
 
@@ -297,6 +313,7 @@ def proper_included_in(a: Any, b: Interval | None, p: Prec = None) -> bool | Non
 
 
 # --- timing relationships ---------------------------------------------------------------------
+
 
 def _first(x: Any) -> Any:
     return interval_start(x) if type(x) is Interval else x
@@ -337,8 +354,9 @@ def same_as(a: Any, b: Any, p: Prec = None) -> bool | None:
     if a is None or b is None:
         return None
     if type(a) is Interval and type(b) is Interval:
-        return _and(_eq(interval_start(a), interval_start(b), p),
-                    _eq(interval_end(a), interval_end(b), p))
+        return _and(
+            _eq(interval_start(a), interval_start(b), p), _eq(interval_end(a), interval_end(b), p)
+        )
     if p is None:
         return values.equal(a, b)
     return _eq(a, b, p)
@@ -382,8 +400,9 @@ def meets(a: Interval | None, b: Interval | None, p: Prec = None) -> bool | None
 def overlaps(a: Interval | None, b: Interval | None, p: Prec = None) -> bool | None:
     if a is None or b is None:
         return None
-    return _and(_le(interval_start(a), interval_end(b), p),
-                _le(interval_start(b), interval_end(a), p))
+    return _and(
+        _le(interval_start(a), interval_end(b), p), _le(interval_start(b), interval_end(a), p)
+    )
 
 
 def overlaps_before(a: Interval | None, b: Interval | None, p: Prec = None) -> bool | None:
@@ -403,18 +422,21 @@ def overlaps_after(a: Interval | None, b: Interval | None, p: Prec = None) -> bo
 def starts(a: Interval | None, b: Interval | None, p: Prec = None) -> bool | None:
     if a is None or b is None:
         return None
-    return _and(_eq(interval_start(a), interval_start(b), p),
-                _le(interval_end(a), interval_end(b), p))
+    return _and(
+        _eq(interval_start(a), interval_start(b), p), _le(interval_end(a), interval_end(b), p)
+    )
 
 
 def ends(a: Interval | None, b: Interval | None, p: Prec = None) -> bool | None:
     if a is None or b is None:
         return None
-    return _and(_le(interval_start(b), interval_start(a), p),
-                _eq(interval_end(a), interval_end(b), p))
+    return _and(
+        _le(interval_start(b), interval_start(a), p), _eq(interval_end(a), interval_end(b), p)
+    )
 
 
 # --- set operations ---------------------------------------------------------------------------
+
 
 def _more_precise(x: Any, y: Any) -> Any:
     px, py = _value_precision(x), _value_precision(y)
@@ -502,14 +524,19 @@ def except_(a: Interval | None, b: Interval | None) -> Interval | None:
 
 # --- collapse and expand ----------------------------------------------------------------------
 
+
 def _start_key(a: Interval, b: Interval) -> int:
     sa, sb = interval_start(a), interval_start(b)
     if sa is None or sb is None:
         return (sb is None) - (sa is None)
     c = values.compare(sa, sb)
     if c is None:
-        c = values.compare(values.truncate(sa, _value_precision(sb)),
-                           values.truncate(sb, _value_precision(sa))) or 0
+        c = (
+            values.compare(
+                values.truncate(sa, _value_precision(sb)), values.truncate(sb, _value_precision(sa))
+            )
+            or 0
+        )
     return c
 
 
@@ -529,20 +556,26 @@ def _joins(cur: Interval, nxt: Interval, per: Quantity | None) -> bool:
         if type(end_cur) is Quantity:
             if end_cur.value is None:
                 return True
-            return _le(start_next, Quantity(end_cur.value + per.value, end_cur.unit),
-                       None) is not False
+            return (
+                _le(start_next, Quantity(end_cur.value + per.value, end_cur.unit), None)
+                is not False
+            )
         return _le(start_next, end_cur + per.value, None) is not False
     return _le(start_next, values.successor(end_cur), None) is not False
 
 
-def collapse(intervals: Sequence[Interval | None] | None,
-             per: Quantity | None = None) -> list[Interval] | None:
+def collapse(
+    intervals: Sequence[Interval | None] | None, per: Quantity | None = None
+) -> list[Interval] | None:
     """Merge overlapping and meeting intervals; null and unknown intervals are dropped."""
     if intervals is None:
         return None
-    items = [iv for iv in intervals
-             if iv is not None and not (iv.low is None and iv.high is None
-                                        and not iv.low_closed and not iv.high_closed)]
+    items = [
+        iv
+        for iv in intervals
+        if iv is not None
+        and not (iv.low is None and iv.high is None and not iv.low_closed and not iv.high_closed)
+    ]
     if not items:
         return []
     items.sort(key=cmp_to_key(_start_key))
@@ -551,8 +584,9 @@ def collapse(intervals: Sequence[Interval | None] | None,
         cur = out[-1]
         if _joins(cur, iv, per):
             high, high_closed = _upper_bound(cur, iv, pick_max=True)
-            out[-1] = Interval(cur.low, high, cur.low_closed, high_closed,
-                               cur.point_type or iv.point_type)
+            out[-1] = Interval(
+                cur.low, high, cur.low_closed, high_closed, cur.point_type or iv.point_type
+            )
         else:
             out.append(iv)
     return out
@@ -581,8 +615,12 @@ def _numeric_points(iv: Interval, per: Quantity | None) -> list[tuple[Any, Any]]
     if step_value <= 0:
         return []
     out: list[tuple[Any, Any]] = []
-    if type(s) is int and type(e) is int and step_value == step_value.to_integral_value() \
-            and quantity_unit is None:
+    if (
+        type(s) is int
+        and type(e) is int
+        and step_value == step_value.to_integral_value()
+        and quantity_unit is None
+    ):
         step = int(step_value)
         for x in range(s, e - step + 2, step):
             out.append((x, x + step - 1))
@@ -634,8 +672,11 @@ def _temporal_points(iv: Interval, per: Quantity | None) -> list[tuple[Any, Any]
                     nxt = None
                     break
                 nxt = values.successor(nxt)
-            last = values.predecessor(nxt) if nxt is not None else values.truncate(
-                values.max_value("Time"), p)
+            last = (
+                values.predecessor(nxt)
+                if nxt is not None
+                else values.truncate(values.max_value("Time"), p)
+            )
         else:
             nxt = x.add(Quantity(Decimal(amount), unit_name))
             last = values.predecessor(nxt)
@@ -686,8 +727,9 @@ def expand_interval(iv: Interval | None, per: Quantity | None = None) -> list[An
     return [first for first, _ in _unit_points(iv, per)]
 
 
-def expand_list(intervals: Sequence[Interval | None] | None,
-                per: Quantity | None = None) -> list[Interval] | None:
+def expand_list(
+    intervals: Sequence[Interval | None] | None, per: Quantity | None = None
+) -> list[Interval] | None:
     """``expand {Interval…} per q``: the unit intervals covering every interval, in order,
     without duplicates."""
     if intervals is None:
@@ -704,11 +746,14 @@ def expand_list(intervals: Sequence[Interval | None] | None,
 
 # --- compiling the nodes ----------------------------------------------------------------------
 
+
 def _compile_operands(elm: ElmNode, compiler: Compiler, count: int) -> list[Evaluator]:
     operands = operand_nodes(elm)
     if len(operands) != count:
-        raise ElmError(f"{elm.get('type')} expects {count} operands, got {len(operands)}",
-                       locator=elm.get("locator"))
+        raise ElmError(
+            f"{elm.get('type')} expects {count} operands, got {len(operands)}",
+            locator=elm.get("locator"),
+        )
     return [compiler.compile(o) for o in operands]
 
 
@@ -716,28 +761,44 @@ def _unary(fn: Callable[[Any], Any]) -> Callable[[ElmNode, Compiler], Evaluator]
     def compile_fn(elm: ElmNode, compiler: Compiler) -> Evaluator:
         (a,) = _compile_operands(elm, compiler, 1)
         return lambda ctx: fn(a(ctx))
+
     return compile_fn
 
 
 def _binary(fn: Callable[[Any, Any, Prec], Any]) -> Callable[[ElmNode, Compiler], Evaluator]:
     """A binary interval operator with the node's precision."""
+
     def compile_fn(elm: ElmNode, compiler: Compiler) -> Evaluator:
         a, b = _compile_operands(elm, compiler, 2)
         p = precision_of(elm)
         return lambda ctx: fn(a(ctx), b(ctx), p)
+
     return compile_fn
 
 
-for _name, _fn in (("Start", start), ("End", end), ("Width", width), ("Size", size),
-                   ("PointFrom", point_from)):
+for _name, _fn in (
+    ("Start", start),
+    ("End", end),
+    ("Width", width),
+    ("Size", size),
+    ("PointFrom", point_from),
+):
     node(_name)(_unary(_fn))
 
 for _name, _bfn in (
-    ("Before", before), ("After", after), ("SameAs", same_as),
-    ("SameOrBefore", same_or_before), ("SameOrAfter", same_or_after),
-    ("Meets", meets), ("MeetsBefore", meets_before), ("MeetsAfter", meets_after),
-    ("Overlaps", overlaps), ("OverlapsBefore", overlaps_before),
-    ("OverlapsAfter", overlaps_after), ("Starts", starts), ("Ends", ends),
+    ("Before", before),
+    ("After", after),
+    ("SameAs", same_as),
+    ("SameOrBefore", same_or_before),
+    ("SameOrAfter", same_or_after),
+    ("Meets", meets),
+    ("MeetsBefore", meets_before),
+    ("MeetsAfter", meets_after),
+    ("Overlaps", overlaps),
+    ("OverlapsBefore", overlaps_before),
+    ("OverlapsAfter", overlaps_after),
+    ("Starts", starts),
+    ("Ends", ends),
 ):
     node(_name)(_binary(_bfn))
 
@@ -769,6 +830,7 @@ def _overloaded(
             if probe is None or isinstance(probe, list):
                 return list_fn(x, y)
             raise CqlEvaluationError(f"{name}: expected a list or an interval")
+
         return by_value
 
     node(name)(compile_fn)
@@ -816,4 +878,5 @@ def compile_expand(elm: ElmNode, compiler: Compiler) -> Evaluator:
         if kind == "Interval" or type(x) is Interval:
             return expand_interval(x, per(ctx))
         return expand_list(x, per(ctx))
+
     return run
