@@ -1,6 +1,6 @@
 """List and aggregate operators end to end: CQL translated by the reference translator,
 compiled and evaluated by the engine. Node types the translator does not emit for CQL 1.5
-(Slice with both indexes, Filter, ForEach, Current) are written as ELM by hand."""
+(Slice with any indexes, Filter, ForEach, Current, Times, Sort) are written as ELM by hand."""
 
 from __future__ import annotations
 
@@ -32,11 +32,14 @@ define SkipNull: Skip({1, 2, 3}, null)
 define Take2: Take({1, 2, 3, 4}, 2)
 define TakeNull: Take({1, 2, 3}, null as Integer)
 define TakeTooMany: Take({1, 2}, 3)
+define TakeNegative: Take({1, 2, 3}, -1)
+define SkipNegative: Skip({1, 2, 3}, -1)
 define First: First({1, 2, 5})
 define LastOfEmpty: Last({} as List<Integer>)
 define IndexOfFound: IndexOf({1, 3, 5, 7}, 5)
 define IndexOfMissing: IndexOf({1, 3, 5, 7}, 4)
 define Flatten: flatten {{1, 2}, {3, 4, 5}}
+define FlattenNullInner: flatten {{1}, null, {null}}
 define Distinct: distinct {1, 3, 3, null, 5, null}
 define ExistsNull: exists ({null} as List<Integer>)
 define SortDesc: ({4, 5, null, 1}) L sort desc
@@ -82,11 +85,14 @@ def results() -> dict[str, Any]:
         ("Take2", [1, 2]),
         ("TakeNull", []),
         ("TakeTooMany", [1, 2]),
+        ("TakeNegative", []),
+        ("SkipNegative", []),
         ("First", 1),
         ("LastOfEmpty", None),
         ("IndexOfFound", 2),
         ("IndexOfMissing", -1),
         ("Flatten", [1, 2, 3, 4, 5]),
+        ("FlattenNullInner", [1, None]),
         ("Distinct", [1, 3, None, 5]),
         ("ExistsNull", False),
         ("SortDesc", [5, 4, 1, None]),
@@ -144,22 +150,31 @@ def lit(value: int) -> dict[str, Any]:
 
 
 def int_list(*items: int | None) -> dict[str, Any]:
-    return {"type": "List", "element": [
-        {"type": "Null"} if i is None else lit(i) for i in items
-    ]}
+    return {"type": "List", "element": [{"type": "Null"} if i is None else lit(i) for i in items]}
 
 
 def evaluate(expression: dict[str, Any]) -> Any:
-    library = {"library": {
-        "identifier": {"id": "Hand", "version": "1"},
-        "statements": {"def": [{"name": "X", "context": "Unfiltered", "accessLevel": "Public",
-                                "expression": expression}]},
-    }}
+    library = {
+        "library": {
+            "identifier": {"id": "Hand", "version": "1"},
+            "statements": {
+                "def": [
+                    {
+                        "name": "X",
+                        "context": "Unfiltered",
+                        "accessLevel": "Public",
+                        "expression": expression,
+                    }
+                ]
+            },
+        }
+    }
     return Engine.from_elm([library]).evaluate("Hand", now=NOW)["X"]
 
 
-def slice_(start: int | None = None, end: int | None = None,
-           source: dict[str, Any] | None = None) -> dict[str, Any]:
+def slice_(
+    start: int | None = None, end: int | None = None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
     node: dict[str, Any] = {"type": "Slice", "source": source or int_list(1, 2, 3, 4, 5)}
     if start is not None:
         node["startIndex"] = lit(start)
@@ -174,12 +189,12 @@ def slice_(start: int | None = None, end: int | None = None,
         (None, None, [1, 2, 3, 4, 5]),  # SliceAll
         (1, None, [2, 3, 4, 5]),  # SliceStart
         (1, 3, [2, 3]),  # SliceEnd
-        (-2, None, [4, 5]),  # SliceNegative
-        (1, -1, [2, 3, 4]),  # SliceStartAndNegative
         (5, None, []),  # SlicePast
-        (-9, 2, [1, 2]),  # start before the beginning counts from 0
-        (0, -9, []),
+        (0, 9, [1, 2, 3, 4, 5]),  # an end past the list stops at its end
         (4, 2, []),
+        # ELM 1.5: a negative index gives an empty list (CQL 2.0 would count from the end).
+        (-2, None, []),
+        (1, -1, []),
     ],
 )
 def test_slice(start: int | None, end: int | None, expected: list[int]) -> None:
@@ -193,8 +208,12 @@ def test_slice_of_empty_and_null() -> None:
 
 def test_filter_keeps_true_conditions() -> None:
     condition = {"type": "Greater", "operand": [{"type": "AliasRef", "name": "X"}, lit(2)]}
-    node = {"type": "Filter", "scope": "X", "source": int_list(1, 3, None, 5, 2),
-            "condition": condition}
+    node = {
+        "type": "Filter",
+        "scope": "X",
+        "source": int_list(1, 3, None, 5, 2),
+        "condition": condition,
+    }
     assert evaluate(node) == [3, 5]
 
 
@@ -206,18 +225,26 @@ def test_for_each_with_current() -> None:
 
 def test_nested_current_scopes() -> None:
     # ForEach X in {1, 2}: Filter {1, 2, 3} where Current(inner) > Current(X)
-    inner = {"type": "Filter", "source": int_list(1, 2, 3), "condition": {
-        "type": "Greater", "operand": [{"type": "Current"}, {"type": "Current", "scope": "X"}],
-    }}
+    inner = {
+        "type": "Filter",
+        "source": int_list(1, 2, 3),
+        "condition": {
+            "type": "Greater",
+            "operand": [{"type": "Current"}, {"type": "Current", "scope": "X"}],
+        },
+    }
     node = {"type": "ForEach", "scope": "X", "source": int_list(1, 2), "element": inner}
     assert evaluate(node) == [[2, 3], [3]]
 
 
 def test_times_is_a_cartesian_product_of_tuples() -> None:
     def tuples(name: str, *values: int) -> dict[str, Any]:
-        return {"type": "List", "element": [
-            {"type": "Tuple", "element": [{"name": name, "value": lit(v)}]} for v in values
-        ]}
+        return {
+            "type": "List",
+            "element": [
+                {"type": "Tuple", "element": [{"name": name, "value": lit(v)}]} for v in values
+            ],
+        }
 
     result = evaluate({"type": "Times", "operand": [tuples("a", 1, 2), tuples("b", 3)]})
     assert result == [CqlTuple(a=1, b=3), CqlTuple(a=2, b=3)]
@@ -228,8 +255,11 @@ def test_sort_by_column_nulls_first() -> None:
         value = {"type": "Null"} if v is None else lit(v)
         return {"type": "Tuple", "element": [{"name": "n", "value": value}]}
 
-    node = {"type": "Sort", "source": {"type": "List", "element": [row(2), row(None), row(1)]},
-            "by": [{"type": "ByColumn", "path": "n", "direction": "asc"}]}
+    node = {
+        "type": "Sort",
+        "source": {"type": "List", "element": [row(2), row(None), row(1)]},
+        "by": [{"type": "ByColumn", "path": "n", "direction": "asc"}],
+    }
     assert [t["n"] for t in evaluate(node)] == [None, 1, 2]
 
 
@@ -239,8 +269,10 @@ def test_aggregate_with_a_path_ignores_missing_values() -> None:
         return {"type": "Tuple", "element": [*element, {"name": "id", "value": lit(0)}]}
 
     source = {"type": "List", "element": [row(2), row(None), row(5)]}
-    assert evaluate({"type": "Sum", "source": source, "path": "dose",
-                     "resultTypeName": T + "Integer"}) == 7
+    assert (
+        evaluate({"type": "Sum", "source": source, "path": "dose", "resultTypeName": T + "Integer"})
+        == 7
+    )
     assert evaluate({"type": "Count", "source": source, "path": "dose"}) == 2
     assert evaluate({"type": "Max", "source": {"type": "Null"}, "path": "dose"}) is None
 
@@ -250,15 +282,23 @@ def test_sort_by_expression_over_the_element_properties() -> None:
         return {"type": "Tuple", "element": [{"name": "n", "value": lit(v)}]}
 
     negated = {"type": "Negate", "operand": {"type": "IdentifierRef", "name": "n"}}
-    node = {"type": "Sort", "source": {"type": "List", "element": [row(2), row(3), row(1)]},
-            "by": [{"type": "ByExpression", "direction": "asc", "expression": negated}]}
+    node = {
+        "type": "Sort",
+        "source": {"type": "List", "element": [row(2), row(3), row(1)]},
+        "by": [{"type": "ByExpression", "direction": "asc", "expression": negated}],
+    }
     assert [t["n"] for t in evaluate(node)] == [3, 2, 1]
 
 
 def test_sort_by_expression_of_the_element_itself() -> None:
     modulo = {"type": "Modulo", "operand": [{"type": "Current"}, lit(3)]}
-    node = {"type": "Sort", "source": int_list(5, 3, 4, None, 6),
-            "by": [{"type": "ByExpression", "direction": "desc", "expression": modulo},
-                   {"type": "ByDirection", "direction": "asc"}]}
+    node = {
+        "type": "Sort",
+        "source": int_list(5, 3, 4, None, 6),
+        "by": [
+            {"type": "ByExpression", "direction": "desc", "expression": modulo},
+            {"type": "ByDirection", "direction": "asc"},
+        ],
+    }
     # Keys 2, 0, 1, null, 0: descending, then by value; the null key sorts last.
     assert evaluate(node) == [5, 4, 3, 6, None]

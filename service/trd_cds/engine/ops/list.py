@@ -329,9 +329,10 @@ def flatten(lst: Sequence[Any]) -> list[Any]:
     for x in lst:
         if isinstance(x, list):
             out.extend(x)
-        else:
-            # A non-list element (including null) is kept as a one-element list would be.
+        elif x is not None:
+            # Not a list (FHIR data can mix): kept as a one-element list would be.
             out.append(x)
+        # A null inner list counts as empty, as list operators treat null lists.
     return out
 
 
@@ -407,18 +408,12 @@ def compile_last(elm: ElmNode, compiler: Compiler) -> Evaluator:
     return last
 
 
-def _slice_bound(index: int | None, count: int, default: int) -> int:
-    """Effective Slice index: null takes the default, negatives count back from the end."""
-    if index is None:
-        return default
-    if index < 0:
-        return max(index + count, 0)
-    return min(index, count)
-
-
 @node("Slice")
 def compile_slice(elm: ElmNode, compiler: Compiler) -> Evaluator:
-    """Slice (also Skip, Take and Tail, which the translator rewrites to Slice)."""
+    """Slice, with the ELM 1.5 rules (Skip, Take and Tail are translated to it): a null start
+    is 0, a null end is the length, and a negative index or an end before the start gives an
+    empty list, so ``Skip(l, -1)`` and ``Take(l, -1)`` are empty as their CQL definitions say.
+    (CQL 2.0's negative indexes counting from the end cannot be written in CQL 1.5.)"""
     source = _child(elm, "source", compiler)
     start = compiler.compile_optional(elm.get("startIndex"))
     end = compiler.compile_optional(elm.get("endIndex"))
@@ -427,10 +422,15 @@ def compile_slice(elm: ElmNode, compiler: Compiler) -> Evaluator:
         lst = source(ctx)
         if lst is None:
             return None
-        n = len(lst)
-        lo = _slice_bound(start(ctx), n, 0)
-        hi = _slice_bound(end(ctx), n, n)
-        return list(lst[lo:hi]) if hi > lo else []
+        lo = start(ctx)
+        hi = end(ctx)
+        if lo is None:
+            lo = 0
+        if hi is None:
+            hi = len(lst)
+        if lo < 0 or hi < lo:
+            return []
+        return list(lst[lo:hi])
 
     return slice_
 
