@@ -63,6 +63,16 @@ define "Query Over Tuple List Property":
 define "Sort Strings": ({'b', 'a', 'C'}) S sort desc
 define "Sort Decimals By Direction": ({1.5, 0.25, 3.0}) D sort asc
 define "Let Referencing Outer Define": ({1, 2}) X let total: "Aggregate Sum" return X + total
+define "Aggregate Reads Lets": ({1, 2, 3}) X let D: X * 10 aggregate R starting 0: R + D
+define "Multi Source Aggregate":
+  from ({1, 2}) A, ({10, 20}) B aggregate R starting 0: R + A * B
+define function "Plus"(codes List<Integer>, n Integer): codes C return C + n
+define function "Matches"(codes List<Integer>, n Integer):
+  exists (({1, 2, 3}) X where X in "Plus"(codes, n))
+define "Invariant Call Per Run": { "Matches"({0}, 1), "Matches"({10}, 1), "Matches"({1}, 1) }
+define "Correlated Subquery": ({1, 2, 3}) X return all Count(({1, 2, 3}) Y where Y < X)
+define "Invariant Subquery": ({1, 2, 3}) X where X in (({2, 3, 4}) Y where Y > 2)
+define "Variant Call": ({1, 2, 3}) X where "Plus"({X}, 0) = {X}
 """
 
 
@@ -108,8 +118,13 @@ def results() -> dict[str, Any]:
         ("Sort Strings", ["b", "a", "C"]),
         ("Sort Decimals By Direction", [Decimal("0.25"), Decimal("1.5"), Decimal("3.0")]),
         ("Let Referencing Outer Define", [11, 12]),
+        ("Aggregate Reads Lets", 60),
+        ("Multi Source Aggregate", 90),
+        ("Invariant Call Per Run", [True, False, True]),
+        ("Correlated Subquery", [0, 1, 2]),
+        ("Invariant Subquery", [3]),
+        ("Variant Call", [1, 2, 3]),
     ],
 )
 def test_query(results: dict[str, Any], define: str, expected: Any) -> None:
     assert results[define] == expected
-

@@ -64,6 +64,8 @@ class LibraryCompiler:
         self.library_name = library.name
         self.define_name: str | None = None
         self._scopes: list[dict[str, int]] = []
+        # Queries being compiled, innermost last: (names the query binds, its memo slots).
+        self._query_frames: list[tuple[frozenset[str], list[int]]] = []
 
     # -- the registry.Compiler protocol ---------------------------------------------------
     def compile(self, node: ElmNode) -> Evaluator:
@@ -76,6 +78,8 @@ class LibraryCompiler:
         if compile_fn is None:
             raise self.error(f"unsupported ELM node type {kind!r}", node)
         try:
+            if self._query_frames and kind in _HOISTABLE:
+                return self._hoisted(node, compile_fn)
             return compile_fn(node, self)
         except CqlError as e:
             # The innermost node that knows its place wins; outer calls fill only the gaps.
@@ -95,6 +99,41 @@ class LibraryCompiler:
             define=self.define_name,
             locator=node.get("locator") if isinstance(node, dict) else None,
         )
+
+    # -- loop-invariant code in queries --------------------------------------------------
+    def push_query(self, bound: frozenset[str]) -> list[int]:
+        """Enter the clauses of a query binding ``bound`` (aliases, lets, …). Returns the
+        query's memo slots, which it must reset to MISSING at the start of every run."""
+        memos: list[int] = []
+        self._query_frames.append((bound, memos))
+        return memos
+
+    def pop_query(self) -> None:
+        self._query_frames.pop()
+
+    def _hoisted(self, node: ElmNode, compile_fn: Any) -> Evaluator:
+        """A function call or subquery in a query clause that does not read the query's own
+        variables gives the same value for every row: evaluate it on first use in each run
+        of the query and reuse it (e.g. ``Lookup L where L.code in Codes(X)``)."""
+        bound, memos = self._query_frames[-1]
+        if _reads_any(node, bound):
+            return compile_fn(node, self)  # type: ignore[no-any-return]
+        # The subtree is compiled outside the frame: nested nodes need no memo of their own.
+        frames = self._query_frames
+        self._query_frames = []
+        try:
+            inner: Evaluator = compile_fn(node, self)
+        finally:
+            self._query_frames = frames
+        slot = self.library.manager.new_slot()
+        memos.append(slot)
+
+        def memo(ctx: Context) -> Any:
+            value = ctx.slots[slot]
+            if value is MISSING:
+                value = ctx.slots[slot] = inner(ctx)
+            return value
+        return memo
 
     # -- variables ------------------------------------------------------------------------
     def push_scope(self) -> dict[str, int]:
@@ -192,6 +231,31 @@ class LibraryCompiler:
 
         entry.evaluator = value
         return value
+
+
+# Node types worth memoising when loop-invariant (cheap nodes would cost more than they save).
+_HOISTABLE = frozenset({"FunctionRef", "Query"})
+_VARIABLE_NODES = frozenset({"AliasRef", "QueryLetRef", "IdentifierRef"})
+_SKIP_KEYS = frozenset({"annotation", "resultTypeSpecifier", "signature", "locator",
+                        "resultTypeName"})
+
+
+def _reads_any(tree: Any, names: frozenset[str]) -> bool:
+    """Whether an ELM subtree may read one of the variables ``names`` (conservative: a
+    subtree that re-binds the same name counts as reading it)."""
+    if isinstance(tree, dict):
+        kind = tree.get("type")
+        if kind in _VARIABLE_NODES and tree.get("name") in names:
+            return True
+        if kind == "IdentifierRef":
+            return True
+        if tree.get("scope") in names:
+            return True
+        return any(_reads_any(v, names) for k, v in tree.items()
+                   if k not in _SKIP_KEYS and isinstance(v, (dict, list)))
+    if isinstance(tree, list):
+        return any(_reads_any(v, names) for v in tree)
+    return False
 
 
 def _cached(index: int, body: Evaluator, library: str, name: str, locator: str | None) -> Evaluator:

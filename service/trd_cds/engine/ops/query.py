@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from .. import values
 from ..compiler import LibraryCompiler, fault
-from ..context import Context
+from ..context import MISSING, Context
 from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
 from ..values import Code, Concept, CqlTuple
@@ -201,6 +201,17 @@ def _sorter(sort: ElmNode, lc: LibraryCompiler, alias_slot: int | None,
     return sort_rows
 
 
+def _bound_names(elm: ElmNode) -> frozenset[str]:
+    """Every variable a query binds for its clauses."""
+    names = {s["alias"] for s in elm.get("source") or []}
+    names.update(let["identifier"] for let in elm.get("let") or [])
+    names.update(rel["alias"] for rel in elm.get("relationship") or [])
+    if elm.get("aggregate"):
+        names.add(elm["aggregate"]["identifier"])
+    names.add(IMPLICIT_ITEM)
+    return frozenset(names)
+
+
 @node("Query")
 def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
     lc = cast(LibraryCompiler, c)
@@ -210,6 +221,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
         raise lc.error("query without source", elm)
     source_evals = [lc.compile(s["expression"]) for s in sources]
     lc.push_scope()
+    memos = lc.push_query(_bound_names(elm))
     try:
         alias_slots = [lc.declare(s["alias"]) for s in sources]
         lets: list[tuple[int, Evaluator]] = []
@@ -232,6 +244,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
         sorter = (_sorter(elm["sort"], lc, single_alias if ret is None else None)
                   if elm.get("sort") else None)
     finally:
+        lc.pop_query()
         lc.pop_scope()
     aliases = [s["alias"] for s in sources]
 
@@ -245,10 +258,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
         return where is None or where(ctx) is True
 
     def finish(ctx: Context, rows: list[Any]) -> Any:
-        """Rows are the elements that passed (single source) or their alias tuples."""
-        if agg is not None:
-            acc_slot, expr, starting, agg_distinct = agg
-            return _aggregate(ctx, rows, acc_slot, expr, starting, agg_distinct)
+        """Distinct and sort of the returned values."""
         if distinct:
             rows = distinct_rows(rows)
         if sorter is not None:
@@ -269,6 +279,8 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                         return None
                     items = [items]
                 s = ctx.slots
+                for memo in memos:
+                    s[memo] = MISSING
                 out: list[Any] = []
                 append = out.append
                 related = [prepare(ctx) for prepare in relationships]
@@ -279,7 +291,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                         if (plain and (where is None or where(ctx) is True)) or (
                                 not plain and row_passes(ctx, related)):
                             append(item)
-                    return _aggregate(ctx, out, agg[0], agg[1], agg[2], agg[3], slot)
+                    return _aggregate(ctx, out, agg[0], agg[1], agg[2], agg[3], lets, slot)
                 for item in items:
                     s[slot] = item
                     if plain:
@@ -303,6 +315,8 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                 lists.append([] if items is None else items if type(items) is list
                              else [items])
             s = ctx.slots
+            for memo in memos:
+                s[memo] = MISSING
             out: list[Any] = []
             related = [prepare(ctx) for prepare in relationships]
             for combo in itertools.product(*lists):
@@ -315,7 +329,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                 else:
                     out.append(ret_expr(ctx))
             if agg is not None:
-                return _aggregate(ctx, out, agg[0], agg[1], agg[2], agg[3], None,
+                return _aggregate(ctx, out, agg[0], agg[1], agg[2], agg[3], lets, None,
                                   alias_slots, aliases)
             return finish(ctx, out)
         except Exception as e:
@@ -324,8 +338,9 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
 
 
 def _aggregate(ctx: Context, rows: list[Any], acc_slot: int, expr: Evaluator,
-               starting: Evaluator, distinct: bool, alias_slot: int | None = None,
-               alias_slots: list[int] | None = None, aliases: list[str] | None = None) -> Any:
+               starting: Evaluator, distinct: bool, lets: list[tuple[int, Evaluator]],
+               alias_slot: int | None = None, alias_slots: list[int] | None = None,
+               aliases: list[str] | None = None) -> Any:
     if distinct:
         rows = distinct_rows(rows)
     s = ctx.slots
@@ -336,6 +351,9 @@ def _aggregate(ctx: Context, rows: list[Any], acc_slot: int, expr: Evaluator,
         elif alias_slots is not None and aliases is not None:
             for slot, alias in zip(alias_slots, aliases, strict=True):
                 s[slot] = row[alias]
+        # The row's lets again: the expression may read them.
+        for slot, let in lets:
+            s[slot] = let(ctx)
         s[acc_slot] = acc
         acc = expr(ctx)
     return acc
