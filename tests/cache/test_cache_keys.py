@@ -17,7 +17,7 @@ _json = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
     ),
-    max_leaves=20,
+    max_leaves=8,
 )
 _resources = st.lists(
     st.builds(
@@ -41,7 +41,7 @@ def _reorder_keys(value: Any, rng: random.Random) -> Any:
     return value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(_resources, st.randoms(use_true_random=False))
 def test_digest_ignores_resource_order_and_key_order(
     resources: list[dict[str, Any]], rng: random.Random
@@ -51,7 +51,7 @@ def test_digest_ignores_resource_order_and_key_order(
     assert patient_digest(shuffled) == patient_digest(resources)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_resources, st.integers(-5, 5))
 def test_digest_changes_when_content_changes(resources: list[dict[str, Any]], value: int) -> None:
     changed = [*resources, {"resourceType": "Observation", "valueInteger": value}]

@@ -125,9 +125,12 @@ async def test_evaluate_over_loopback_under_concurrency(live_stack: Any, fhir: A
     assert rules.calls == 4
 
 
-def test_trd_cds_serve_with_two_workers_starts_and_is_not_ready_without_rules(
-    tmp_path: Any,
-) -> None:
+def test_trd_cds_serve_with_two_workers_loads_the_rules_and_evaluates() -> None:
+    from pathlib import Path
+
+    bundle = (
+        Path(__file__).resolve().parents[2] / "fhir_examples" / "classic-trd.json"
+    ).read_bytes()
     port = _free_port()
     env = {**os.environ, "TRD_LOG_LEVEL": "WARNING"}
     env.pop("TRD_REDIS_URL", None)
@@ -137,23 +140,31 @@ def test_trd_cds_serve_with_two_workers_starts_and_is_not_ready_without_rules(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
+        readiness: list[int] = []
         while True:
             try:
-                live = httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1)
-                break
+                status = httpx.get(f"{base}/readyz", timeout=2).status_code
+                readiness.append(status)
+                if status == 200 and httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
             except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("trd-cds serve did not come up")
-                time.sleep(0.1)
-        assert live.status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=2).status_code == 200
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        assert ready.status_code in (200, 503)
-        assert ready.headers["content-type"].startswith(
-            ("application/json", "application/fhir+json")
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"trd-cds serve did not become ready: {readiness[-5:]}")
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/livez", timeout=2).status_code == 200
+        assert httpx.get(f"{base}/cds-services", timeout=2).status_code == 200
+        answer = httpx.post(
+            f"{base}/evaluate?asOf=2025-06-01",
+            content=bundle,
+            headers={"content-type": "application/fhir+json"},
+            timeout=30,
         )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["assessment"]["evaluationDate"] == "2025-06-01"
     finally:
         process.terminate()
         process.wait(timeout=15)
