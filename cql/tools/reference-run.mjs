@@ -225,6 +225,13 @@ export function encode(v) {
     return { type: "FHIR", fhirType: name, json: sortedJson(json) };
   }
   if (v.constructor === Object) {
+    // cql-execution builds a `System.Ratio { numerator: .., denominator: .. }` instance as a
+    // plain object; two Quantity members and nothing else can only be that Ratio.
+    const keys = Object.keys(v).sort();
+    if (keys.length === 2 && keys[0] === "denominator" && keys[1] === "numerator"
+        && v.numerator && v.numerator.isQuantity && v.denominator && v.denominator.isQuantity) {
+      return { type: "Ratio", numerator: encodeQuantity(v.numerator), denominator: encodeQuantity(v.denominator) };
+    }
     const out = {};
     for (const k of Object.keys(v).sort()) out[k] = encode(v[k]);
     return out;
