@@ -204,25 +204,52 @@ def compile_property(elm: ElmNode, c: Compiler) -> Evaluator:
     from ..compiler import LibraryCompiler
 
     path = elm["path"]
-    get = property_getter(path)
     locator = elm.get("locator")
     if "source" in elm:
         source = c.compile(elm["source"])
+    else:
+        scope = elm.get("scope")
+        if scope is None or not isinstance(c, LibraryCompiler):
+            raise ElmError(f"Property {path} without source or scope")
+        slot = c.lookup(scope, elm)
 
-        def from_source(ctx: Any) -> Any:
+        def source(ctx: Any) -> Any:
+            return ctx.slots[slot]
+
+    if "." in path:
+        get = property_getter(path)
+
+        def dotted(ctx: Any) -> Any:
             try:
                 return get(source(ctx))
             except Exception as e:
                 fault(e, locator)
-        return from_source
-    scope = elm.get("scope")
-    if scope is None or not isinstance(c, LibraryCompiler):
-        raise ElmError(f"Property {path} without source or scope")
-    slot = c.lookup(scope, elm)
+        return dotted
 
-    def from_alias(ctx: Any) -> Any:
+    # The common cases inline (one call less per access): FHIR elements and tuples.
+    if "source" not in elm:
+        def of_alias(ctx: Any) -> Any:
+            try:
+                obj = ctx.slots[slot]
+                cls = type(obj)
+                if cls is FhirElement:
+                    return obj.cql_property(path)
+                if cls is CqlTuple:
+                    return obj._elements.get(path)
+                return get_property(obj, path)
+            except Exception as e:
+                fault(e, locator)
+        return of_alias
+
+    def simple(ctx: Any) -> Any:
         try:
-            return get(ctx.slots[slot])
+            obj = source(ctx)
+            cls = type(obj)
+            if cls is FhirElement:
+                return obj.cql_property(path)
+            if cls is CqlTuple:
+                return obj._elements.get(path)
+            return get_property(obj, path)
         except Exception as e:
             fault(e, locator)
-    return from_alias
+    return simple
