@@ -244,3 +244,26 @@ async def test_overload_is_refused_at_once_instead_of_queued(make_client: Any, f
     assert responses[1].headers["retry-after"] == "1"
     assert responses[2].json()["assessment"]["unavailableReason"] == "overloaded"
     assert rules.calls == 1
+
+
+async def test_validation_runs_on_the_miss_path_only(
+    make_client: Any, fhir: Any, monkeypatch: Any
+) -> None:
+    from trd_cds.fhir import bundle as bundle_module
+
+    checked: list[int] = []
+    real = bundle_module.check_resources
+
+    def counting(pairs: Any, *, strict: bool) -> None:
+        checked.append(len(pairs))
+        real(pairs, strict=strict)
+
+    monkeypatch.setattr(bundle_module, "check_resources", counting)
+    async with make_client() as client:
+        for _ in range(3):
+            assert (await _evaluate(client, fhir.patient_bundle(6))).status_code == 200
+        invalid = fhir.patient_bundle(6)
+        invalid["entry"][1]["resource"]["status"] = 7
+        assert (await _evaluate(client, invalid)).status_code == 422
+        assert (await _evaluate(client, invalid)).status_code == 422  # never cached
+    assert checked == [6, 6, 6]

@@ -18,7 +18,9 @@ from typing import Any
 
 from trd_cds.cache.keys import patient_digest, result_key
 from trd_cds.cache.single_flight import SingleFlightCache
+from trd_cds.fhir.bundle import Validator
 from trd_cds.fhir.crisis import crisis_evidence
+from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
 from .metrics import Metrics
@@ -116,13 +118,19 @@ class Evaluator:
         return self.rules is not None and self.card_builder is not None
 
     async def assessment(
-        self, patient: PatientData, as_of: date
+        self, patient: PatientData, as_of: date, validate: Validator | None = None
     ) -> tuple[dict[str, Any] | None, str]:
         """(assessment, result) where result is hit, miss or degraded-<why> (assessment None)."""
         rules = self.rules
         if rules is None:
             return None, "degraded-not-ready"
         key = result_key(rules.ruleset_version, as_of, patient_digest(patient.resources))
+
+        def work() -> dict[str, Any]:
+            # Validation belongs to the miss path: a hit means the same bytes passed it before.
+            if validate is not None:
+                validate()
+            return rules.assess(patient, as_of)
 
         async def compute() -> dict[str, Any]:
             # Admission control: beyond this many queued computations each new one would only
@@ -132,7 +140,7 @@ class Evaluator:
             self._pending += 1
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor, rules.assess, patient, as_of)
+                return await loop.run_in_executor(self._executor, work)
             finally:
                 self._pending -= 1
 
@@ -143,6 +151,8 @@ class Evaluator:
         task.add_done_callback(_retrieve)
         try:
             value, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+        except FhirInputError:
+            raise
         except Overloaded:
             result = "degraded-overloaded"
             log.warning("assessment refused: overloaded", extra={"pending": self._pending})
@@ -168,9 +178,10 @@ class Evaluator:
         hook: str,
         service_id: str,
         draft_orders: list[dict[str, Any]] | None = None,
+        validate: Validator | None = None,
     ) -> Evaluation:
         drafts = draft_orders or []
-        assessment, result = await self.assessment(patient, as_of)
+        assessment, result = await self.assessment(patient, as_of, validate)
         cards: list[dict[str, Any]] | None = None
         if assessment is not None and self.card_builder is not None and self.rules is not None:
             try:

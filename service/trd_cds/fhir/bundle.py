@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,11 +148,23 @@ def check_one_patient(
         raise FhirInputError.of(400, "the data is about more than one patient", code="invariant")
 
 
-def parse_bundle(body: bytes, limits: InputLimits) -> PatientData:
-    """Bytes of a FHIR R4 Bundle about one patient → validated PatientData."""
+Validator = Callable[[], None]
+"""Checks the resources the rules read; raises FhirInputError(422). Deferred to the cache-miss
+path: a cache hit means these very bytes (same canonical hash) were validated before."""
+
+
+def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validator]:
+    """Bytes of a FHIR R4 Bundle about one patient → its data, and the validation still due."""
     document = load_json(body, limits)
     entries = bundle_entries(document, limits)
     return patient_data_from_entries(entries, limits)
+
+
+def parse_bundle(body: bytes, limits: InputLimits) -> PatientData:
+    """`read_bundle` with the validation done at once."""
+    patient, validate = read_bundle(body, limits)
+    validate()
+    return patient
 
 
 def patient_data_from_entries(
@@ -161,9 +173,13 @@ def patient_data_from_entries(
     *,
     expected_patient_id: str | None = None,
     require_patient: bool = True,
-) -> PatientData:
+) -> tuple[PatientData, Validator]:
     if require_patient and not any(r["resourceType"] == "Patient" for _, _, r in entries):
         raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
     check_one_patient(entries, expected_patient_id=expected_patient_id)
-    check_resources([(path, resource) for path, _, resource in entries], strict=limits.strict)
-    return PatientData.of(resource for _, _, resource in entries)
+    pairs = [(path, resource) for path, _, resource in entries]
+
+    def validate() -> None:
+        check_resources(pairs, strict=limits.strict)
+
+    return PatientData.of(resource for _, _, resource in entries), validate

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from trd_cds.fhir.bundle import parse_bundle
+from trd_cds.fhir.bundle import Validator, read_bundle
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
@@ -32,10 +32,12 @@ def parse_as_of(value: str | None) -> date:
 
 
 async def evaluate_patient(
-    evaluator: Evaluator, patient: PatientData, as_of: date
+    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
 ) -> dict[str, object]:
     """The /evaluate answer; shared with the `trd-cds evaluate` command."""
-    result = await evaluator.evaluate(patient, as_of, hook="patient-view", service_id="evaluate")
+    result = await evaluator.evaluate(
+        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
+    )
     return {"assessment": result.assessment, "cards": result.cards}
 
 
@@ -45,9 +47,9 @@ async def evaluate(request: Request) -> Response:
     as_of = parse_as_of(request.query_params.get("asOf"))
     check_json_content_type(request)
     body = await read_body(request, state.limits.max_bytes)
-    patient = parse_bundle(body, state.limits)
+    patient, validate = read_bundle(body, state.limits)
     try:
-        answer = await evaluate_patient(state.evaluator, patient, as_of)
+        answer = await evaluate_patient(state.evaluator, patient, as_of, validate)
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
     return Response(orjson.dumps(answer), media_type="application/json")

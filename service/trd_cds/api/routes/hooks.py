@@ -70,14 +70,20 @@ async def call_service(service_id: str, request: Request) -> Response:
             413, f"more than {state.limits.max_entries} resources", code="too-costly"
         )
     missing = gathered.missing_required()
-    patient = patient_data_from_entries(
+    patient, validate = patient_data_from_entries(
         entries, state.limits, expected_patient_id=hook.patient_id, require_patient=not missing
     )
     if missing:
+        validate()
         return await _missing_data(state, service, patient, as_of, hook.draft_orders, missing)
     try:
         evaluation = await state.evaluator.evaluate(
-            patient, as_of, hook=hook.hook, service_id=service.id, draft_orders=hook.draft_orders
+            patient,
+            as_of,
+            hook=hook.hook,
+            service_id=service.id,
+            draft_orders=hook.draft_orders,
+            validate=validate,
         )
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
