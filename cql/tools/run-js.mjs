@@ -5,10 +5,13 @@
 // Usage (from the checkout):
 //   node cql/tools/run-js.mjs [--library TRDAssessment] [--as-of YYYY-MM-DD]
 //        [--params '{"TrialGapDays": 30}'] [--draft-orders FILE.json] [--define NAME ...]
+//        [--elm]
 //        BUNDLE.json [BUNDLE.json ...]
 // Prints {"<bundle file>": {"<define>": value, ...}} with Dates as "YYYY-MM-DD" strings,
 // Decimals as numbers, Tuples as objects and FHIR resources as "ResourceType/id".
-// The CQL is translated afresh from cql/*.cql (so the check never runs stale ELM); value sets
+// The CQL is translated afresh from cql/*.cql (so the check never runs stale ELM), or with
+// --elm the committed cql/elm/*.json are used (faster; `build-elm.mjs --check` keeps them
+// current); value sets
 // come from cql/valuesets/*.json (their expansion).
 import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -20,17 +23,29 @@ const cql = require("cql-execution");
 const cqlfhir = require("cql-exec-fhir");
 
 function parseArgs(argv) {
-  const o = { library: "TRDAssessment", asOf: null, params: {}, defines: [], bundles: [], drafts: null };
+  const o = { library: "TRDAssessment", asOf: null, params: {}, defines: [], bundles: [], drafts: null, elm: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--library") o.library = argv[++i];
     else if (a === "--as-of") o.asOf = argv[++i];
     else if (a === "--params") o.params = JSON.parse(argv[++i]);
     else if (a === "--define") o.defines.push(argv[++i]);
+    else if (a === "--elm") o.elm = true;
     else if (a === "--draft-orders") o.drafts = JSON.parse(readFileSync(argv[++i], "utf8"));
     else o.bundles.push(a);
   }
   return o;
+}
+
+function loadCommittedElm() {
+  const dir = join(CQL_DIR, "elm");
+  const elms = {};
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(".json")) continue;
+    const elm = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    elms[elm.library.identifier.id] = elm;
+  }
+  return elms;
 }
 
 function loadElm() {
@@ -81,8 +96,8 @@ export function plain(v) {
   return v;
 }
 
-export async function runBundles({ library, asOf, params, defines, bundles, drafts }) {
-  const elms = loadElm();
+export async function runBundles({ library, asOf, params, defines, bundles, drafts, elm }) {
+  const elms = elm ? loadCommittedElm() : loadElm();
   const repo = new cql.Repository(elms);
   const lib = repo.resolve(library, elms[library].library.identifier.version);
   const codeService = new cql.CodeService(loadValueSets());
