@@ -47,8 +47,8 @@ VS_VERSION = "1.0.0"
 # Value sets whose concept VSAC already publishes (identifier only; the codes are ours).
 VSAC_OIDS = {
     "antidepressant-medication": "2.16.840.1.113883.3.464.1003.196.12.1213",
-    "mdd": "2.16.840.1.113883.3.526.3.1491",  # Major Depression Including Remission
-    "bipolar": "2.16.840.1.113883.3.600.450",  # Bipolar Disorder
+    "mdd": "2.16.840.1.113883.3.526.3.1491",  # Major Depressive Disorder Active
+    "bipolar": "2.16.840.1.113883.3.67.1.101.1.128",  # Bipolar Disorder (CMS159)
     "pregnancy": "2.16.840.1.113883.3.526.3.378",  # Pregnancy
 }
 
