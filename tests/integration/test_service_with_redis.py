@@ -106,3 +106,52 @@ async def test_flapping_redis_recovers_through_half_open(
     assert cache.breaker.state == "closed"
     assert 'trd_cds_cache_breaker_state{backend="redis"} 0.0' in metrics
     assert rules.calls == 2  # computed while open, computed after the probe, then a hit
+
+
+async def test_feedback_and_card_types_live_in_redis(
+    make_client: Any, fhir: Any, redis_url: str
+) -> None:
+    import asyncio
+    import uuid
+
+    from redis.asyncio import Redis
+
+    from trd_cds.cache.feedback_store import RedisFeedbackStore
+
+    raw = Redis.from_url(redis_url)
+    prefix = f"trd-test-{uuid.uuid4().hex}:v1"
+    store = RedisFeedbackStore(raw, prefix=prefix)
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/dr1", "patientId": "p1"},
+        "prefetch": {
+            "patient": fhir.patient(),
+            "medicationStatements": fhir.bundle([fhir.statement(1)], bundle_type="searchset"),
+        },
+    }
+    try:
+        async with make_client(Settings(redis_url=redis_url), feedback=store) as client:
+            cards = (await client.post("/cds-services/trd-patient-view", json=body)).json()["cards"]
+            await asyncio.sleep(0.05)
+            feedback = {
+                "feedback": [
+                    {
+                        "card": cards[0]["uuid"],
+                        "outcome": "accepted",
+                        "outcomeTimestamp": "2025-06-01T10:00:00Z",
+                    }
+                ]
+            }
+            response = await client.post("/cds-services/trd-patient-view/feedback", json=feedback)
+            metrics = (await client.get("/metrics")).text
+        assert response.status_code == 200
+        assert await raw.get(f"{prefix}:card:{cards[0]['uuid']}") == b"suggestion-optimise-dose"
+        stored = [orjson.loads(item) for item in await raw.lrange(f"{prefix}:feedback", 0, -1)]
+        assert stored == [{"service": "trd-patient-view", **feedback["feedback"][0]}]
+        assert 'card_type="suggestion-optimise-dose",outcome="accepted"' in metrics
+    finally:
+        keys = [key async for key in raw.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await raw.delete(*keys)
+        await raw.aclose()
