@@ -51,7 +51,8 @@ define "Joined": 'a' & null & 'b'
 define "Plus Null": 'a' + null
 define "Combined": Combine({ 'A', null, 'C' }, '-')
 define "Replaced": ReplaceMatches('2024-03-01', '(\\\\d+)-(\\\\d+)-(\\\\d+)', '$3.$2.$1')
-define "Matched": Matches('Library|4.0.1', 'Library')
+define "Matched": Matches('Library|4.0.1', 'Library\\|\\d.*')
+define "Not Matched": Matches('Library|4.0.1', 'Library')
 define "Substring Past End": Substring('ab', 2)
 define "String Length": Length('abc')
 define "List Length": Length(null as List<Integer>)
@@ -105,6 +106,7 @@ EXPECTED: dict[str, Any] = {
     "Combined": "A-C",
     "Replaced": "01.03.2024",
     "Matched": True,
+    "Not Matched": False,
     "Substring Past End": None,
     "String Length": 3,
     "List Length": 0,

@@ -162,7 +162,9 @@ def test_substring(text: Any, start: Any, length: Any, expected: Any) -> None:
         ("   ", "\\W+", True),
         (" \n\t", "\\s+", True),
         ("1,2three", "\\d,\\d\\w+", True),
-        ("http://fhir.org/Library/FHIR-ModelInfo|4.0.1", "Library", True),  # partial match
+        # the whole string must match (Java's String.matches, cql-execution's ^...$)
+        ("http://fhir.org/Library/FHIR-ModelInfo|4.0.1", "Library", False),
+        ("http://fhir.org/Library/FHIR-ModelInfo|4.0.1", ".*Library.*", True),
         ("line1\nline2", "line1.line2", True),  # single-line mode: '.' matches a newline
         ("Not all who wander are lost", None, None),
     ],

@@ -287,8 +287,9 @@ def _ends_with(s: str, suffix: str) -> bool:
 
 @operator("Matches")
 def _matches(s: str, pattern: str) -> bool:
-    # Partial matching: the pattern may match anywhere unless it is anchored with ^ and $.
-    return _regex(pattern).search(s) is not None
+    # The whole string must match, as in both reference engines (Java's String.matches,
+    # cql-execution's ^...$); CQL 2.0 keeps that meaning for MatchesFull.
+    return _regex(pattern).fullmatch(s) is not None
 
 
 @operator("ReplaceMatches")
