@@ -128,7 +128,12 @@ def _body(fn: FunctionEntry) -> Evaluator:
 
 
 def _invoker(fn: FunctionEntry, library: str) -> Any:
-    """(ctx, argument values) -> result of the function."""
+    """(ctx, argument values) -> result of the function.
+
+    Operands live in fixed slots: no activation of a function can start while another one is
+    running, because the translator rejects circular references between defines and
+    functions, so the slots need no saving.
+    """
     slots = fn.slots
     locator = fn.elm.get("locator")
     name = fn.name
