@@ -266,7 +266,9 @@ def _compare(args: argparse.Namespace) -> int:
     for d in diffs:
         print(d)
     total = sum(len(v) for v in ours.values())
-    print(f"compare: {total - len({d.split(':')[0] for d in diffs})} of {total} values agree, "
+    # A difference path starts with $.<patient>.<define>; count each define value once.
+    differing = {tuple(d.split(":", 1)[0].split(".")[1:3]) for d in diffs}
+    print(f"compare: {total - len(differing)} of {total} values agree, "
           f"{len(diffs)} difference(s)")
     return 1 if diffs else 0
 
