@@ -61,6 +61,7 @@ def test_combine() -> None:
     assert fields("Combine", source=["A", None, "C"], separator=" ") == "A C"
     assert fields("Combine", source=None) is None
     assert fields("Combine", source=[]) is None
+    assert fields("Combine", source=[None, None]) is None
 
 
 def test_split() -> None:
@@ -68,6 +69,7 @@ def test_split() -> None:
     assert fields("Split", stringToSplit="a,b", separator="-") == ["a,b"]
     assert fields("Split", stringToSplit="a,b", separator=None) == ["a,b"]
     assert fields("Split", stringToSplit=None, separator=",") is None
+    assert fields("Split", stringToSplit="abc", separator="") == ["abc"]
     assert fields("SplitOnMatches", stringToSplit="a1b22c", separatorPattern="\\d+") == [
         "a",
         "b",

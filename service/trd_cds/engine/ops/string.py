@@ -118,9 +118,12 @@ def _combine(elm: ElmNode, compiler: Compiler) -> Evaluator:
         items = source(ctx)
         if not items:
             return None
-        sep = separator(ctx) or ""
-        # Null elements are skipped, as aggregates skip them.
-        return sep.join(s for s in items if s is not None)
+        # Null elements are skipped, as aggregates skip them; nothing left is null, like an
+        # empty source (and as cql-execution answers).
+        strings = [s for s in items if s is not None]
+        if not strings:
+            return None
+        return (separator(ctx) or "").join(strings)
 
     return evaluate
 
@@ -132,7 +135,7 @@ def split(text: str | None, separator: str | None) -> list[str] | None:
     if text is None:
         return None
     if not separator:
-        return [text] if separator is None or not text else list(text)
+        return [text]  # no separator (null or empty) to split at
     return text.split(separator)
 
 
