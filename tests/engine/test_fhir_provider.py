@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,3 +291,16 @@ def test_retrieve_date_range_filters_by_the_date_property() -> None:
     assert ids(open_start) == ["ms2"]
     assert ids(year_2024, "Condition Onsets") == []
     assert ids(Interval(DateTime(2019, 1, 1), DateTime(2021, 1, 1)), "Condition Onsets") == ["c1"]
+
+
+MODEL_INFO = (Path(__file__).resolve().parents[2] / "cql" / "node_modules" / "cql-exec-fhir"
+              / "lib" / "modelInfos" / "fhir-modelinfo-4.0.1.xml")
+
+
+@pytest.mark.skipif(not MODEL_INFO.exists(), reason="needs cql/node_modules (make setup-node)")
+def test_committed_model_json_is_generated_from_the_model_info() -> None:
+    from trd_cds.engine import fhir_model_build
+
+    committed = json.loads(resources.files("trd_cds.engine").joinpath(
+        "data/fhir-4.0.1-model.json").read_text(encoding="utf-8"))
+    assert fhir_model_build.build(MODEL_INFO.read_text(encoding="utf-8")) == committed
