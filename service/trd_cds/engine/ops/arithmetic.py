@@ -3,8 +3,14 @@
 Each operator picks its implementation once, from the node's result type (Integer, Long,
 Decimal, Quantity, Date/DateTime/Time), so that an Integer addition is one Python addition
 plus a range check. Overflow and division by zero give null, as the spec says; the
-conformance suite's exceptions (Exp and Ln that reach infinity, successor past the maximum)
-raise :class:`CqlEvaluationError`.
+conformance suite's exceptions raise :class:`CqlEvaluationError`: Exp and Ln that reach
+infinity, successor/predecessor past the type's range, ``minimum``/``maximum`` of a type
+without one, and the negation of an out-of-range literal (``-2147483649``).
+
+Quantities: sums and differences convert to the finer unit, products and quotients combine
+units (:mod:`ucum`); Date/DateTime/Time plus or minus a quantity is the temporal module's
+calendar arithmetic. Integer operations also accept an Uncertainty (a duration between
+dates of different precision) and return the range of possible results.
 """
 
 from __future__ import annotations
