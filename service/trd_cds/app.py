@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from trd_cds.api.errors import install_error_handlers
@@ -169,6 +170,13 @@ def create_app(
     app.include_router(health.router)
     if settings.bench_echo:
         app.add_api_route("/_bench/echo", _echo, methods=["POST"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

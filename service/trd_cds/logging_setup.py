@@ -36,6 +36,13 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class PlainFormatter(logging.Formatter):
+    """Human-readable lines for local runs, with the same restraint about exceptions."""
+
+    def formatException(self, ei: Any) -> str:
+        return f"exception: {ei[0].__name__}" if ei and ei[0] is not None else ""
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Rules: CQL parameter overrides, as a JSON object in TRD_RULES_PARAMETERS.
     rules_parameters: dict[str, Any] = Field(default_factory=dict)
 
+    # Browser-based CDS clients call across origins (CDS Hooks 2.0, CORS).
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+
     log_level: str = "INFO"
     log_json: bool = True
     # Benchmarks only: exposes POST /_bench/echo, the orjson round-trip floor.

@@ -296,3 +296,20 @@ async def test_same_data_in_another_order_hits_the_cache(
                 await client.post("/cds-services/trd-patient-view", json=body)
             ).status_code == 200
     assert fake_rules.calls == 1
+
+
+async def test_cors_preflight_is_answered_for_browser_clients(make_client: Any) -> None:
+    async with make_client() as client:
+        response = await client.options(
+            "/cds-services/trd-patient-view",
+            headers={
+                "Origin": "https://ehr.example.org",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        discovery = await client.get("/cds-services", headers={"Origin": "https://ehr.example.org"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] in ("*", "https://ehr.example.org")
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert discovery.headers["access-control-allow-origin"] in ("*", "https://ehr.example.org")
