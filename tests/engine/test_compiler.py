@@ -55,6 +55,27 @@ class TestHandWrittenElm:
                      "S": "x", "N": None}
         assert type(r["D"]) is Decimal
 
+    @pytest.mark.parametrize(("value", "kind"), [
+        ("2147483648", "Integer"), ("9223372036854775808", "Long"),
+        ("0.000000001", "Decimal"), ("10000000000000000000000000000.00000000", "Decimal"),
+    ])
+    def test_literals_outside_their_type_are_invalid(self, value: str, kind: str) -> None:
+        with pytest.raises(ElmError, match=f"the {kind} literal"):
+            Engine.from_elm([elm_library("L", define("X", literal(value, kind)))])
+
+    def test_minimum_integers_arrive_negated(self) -> None:
+        engine = Engine.from_elm([elm_library(
+            "L",
+            define("MinInteger", {"type": "Negate", "operand": literal("2147483648", "Integer")}),
+            define("Max", literal("2147483647", "Integer")),
+            define("Trailing Zeros", literal("1.000000000", "Decimal")),
+            define("Eight Places", literal("-0.12345678", "Decimal")),
+        )])
+        r = engine.evaluate("L", now=NOW)
+        assert r["MinInteger"] == -2147483648 and r["Max"] == 2147483647
+        assert r["Trailing Zeros"] == 1
+        assert r["Eight Places"] == Decimal("-0.12345678")
+
     def test_unknown_node_type_names_library_define_and_locator(self) -> None:
         bad = define("X", {"type": "List", "element": [
             {"type": "NoSuchOperator", "locator": "3:5-3:10"}]}, locator="3:1-3:10")

@@ -64,6 +64,8 @@ class LibraryCompiler:
         self.library_name = library.name
         self.define_name: str | None = None
         self._scopes: list[dict[str, int]] = []
+        # Types of the nodes being compiled, outermost first (see parent_type).
+        self._compiling: list[str] = []
         # Queries being compiled, innermost last: (names the query binds, its memo slots).
         self._query_frames: list[tuple[frozenset[str], list[int]]] = []
 
@@ -77,6 +79,7 @@ class LibraryCompiler:
         compile_fn = NODES.get(kind) if isinstance(kind, str) else None
         if compile_fn is None:
             raise self.error(f"unsupported ELM node type {kind!r}", node)
+        self._compiling.append(kind)  # type: ignore[arg-type]
         try:
             if self._query_frames and kind in _HOISTABLE:
                 return self._hoisted(node, compile_fn)
@@ -88,6 +91,12 @@ class LibraryCompiler:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise self.error(f"malformed {kind} node: {type(e).__name__}: {e}", node) from e
+        finally:
+            self._compiling.pop()
+
+    def parent_type(self) -> str | None:
+        """The type of the node whose child is being compiled (for a Literal: its parent)."""
+        return self._compiling[-2] if len(self._compiling) > 1 else None
 
     def compile_optional(self, node: ElmNode | None) -> Evaluator:
         return _null if node is None else self.compile(node)

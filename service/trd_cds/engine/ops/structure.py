@@ -37,12 +37,49 @@ def _parse_literal(value_type: str, text: Any) -> Any:
     raise ElmError(f"unsupported literal type {value_type}")
 
 
+_INTEGER_MAX = {"Integer": 2**31 - 1, "Long": 2**63 - 1}
+_DECIMAL_MAX = Decimal("9999999999999999999999999999.99999999")
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Significant digits after the point (trailing zeros do not count); exact, unlike
+    arithmetic under the default 28-digit context."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return 0
+    kept = list(digits)
+    while exponent < 0 and kept and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    return max(0, -exponent) if kept else 0
+
+
+def _check_range(local: str, value: Any, negated: bool) -> None:
+    """Literals outside their type's range (CQL spec, 'Types'): the translator leaves the
+    check to the engine. -2147483648 arrives as Negate(2147483648), so the maximum plus one
+    is valid under a Negate."""
+    limit = _INTEGER_MAX.get(local)
+    if limit is not None:
+        if value > limit and not (negated and value == limit + 1):
+            raise ElmError(f"the {local} literal {value} is outside the range of {local}")
+    elif local == "Decimal":
+        if value.copy_abs() > _DECIMAL_MAX:
+            raise ElmError(f"the Decimal literal {value} is outside the range of Decimal")
+        if _decimal_places(value) > 8:
+            raise ElmError(f"the Decimal literal {value} has more than 8 decimal places")
+
+
 @node("Literal")
 def compile_literal(elm: ElmNode, c: Compiler) -> Evaluator:
+    from ..compiler import LibraryCompiler
+
     try:
         value = _parse_literal(elm["valueType"], elm.get("value"))
     except (ValueError, InvalidOperation) as e:
         raise ElmError(f"bad {elm['valueType']} literal {elm.get('value')!r}") from e
+    if value is not None and type(value) is not bool and type(value) is not str:
+        negated = isinstance(c, LibraryCompiler) and c.parent_type() == "Negate"
+        _check_range(elm["valueType"].rsplit("}", 1)[-1], value, negated)
     return lambda ctx: value
 
 
