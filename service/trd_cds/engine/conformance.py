@@ -479,9 +479,10 @@ _NODE_RE = re.compile(r"\b(?:node type|node|ELM node type|unsupported[^:]*:)\s*'
 
 
 def categorize_exception(exc: BaseException) -> str:
-    """A stable failure class for an evaluation error: unknown node types by name."""
+    """A stable failure class for an evaluation error: unknown node types by name, numbers in
+    messages folded to 'N' so that one fault is one class."""
     from .errors import CqlError, ElmError
-    message = getattr(exc, "message", None) or str(exc)
+    message = re.sub(r"\d+", "N", getattr(exc, "message", None) or str(exc))
     if isinstance(exc, _TimeLimit):
         return "timeout"
     if isinstance(exc, ElmError):
