@@ -140,3 +140,24 @@ def test_compare_reports_missing_entries_by_path() -> None:
     diffs = compare_results({"p1": {"A": 1}}, {"p1": {"A": 1, "B": 2}, "p2": {}})
     assert any(d.startswith("$.p1.B: missing in ours") for d in diffs)
     assert any(d.startswith("$.p2: missing in ours") for d in diffs)
+
+
+def test_valueset_references() -> None:
+    from trd_cds.engine.terminology import ValueSet
+    assert encode(ValueSet("http://example.org/vs", "1")) == {
+        "type": "ValueSet", "id": "http://example.org/vs", "version": "1"}
+
+
+def test_parameter_values_decode_from_the_encoding() -> None:
+    from trd_cds.engine.tool import as_of_now, decode_value
+    values = [Date(2024, 3, 1), DateTime(2024, 3, 1, 10, 30, 0, 0, Decimal(0)), Time(8, 15),
+              Quantity(Decimal("2.5"), "mg"), Interval(1, 5, True, False),
+              Code("c", "s", None, "d"), [1, "x", True]]
+    for v in values:
+        decoded = decode_value(json.loads(json.dumps(encode(v))))
+        assert encode(decoded) == encode(v)
+    assert decode_value(1.5) == Decimal("1.5") and decode_value(3) == 3
+    tup = decode_value({"a": 1, "b": {"type": "Date", "value": "2020"}})
+    assert isinstance(tup, CqlTuple) and tup["b"].year == 2020
+    now = as_of_now("2024-06-01")
+    assert encode(now) == {"type": "DateTime", "value": "2024-06-01T00:00:00.000+00:00"}
