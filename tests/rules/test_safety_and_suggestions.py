@@ -150,3 +150,56 @@ def test_augmentation_while_running_infers_non_response(rules: TrdRules) -> None
            "effectivePeriod": {"start": "2025-01-15"}})
     trial = assess(rules, d)["trials"][0]
     assert (trial["outcome"], trial["outcomeInferred"]) == ("non-response", True)
+
+
+def test_timing_code_tid(rules: TrdRules) -> None:
+    d = Data().mdd().med("sertraline", date(2025, 1, 1), date(2025, 3, 31), 25)
+    d.items[-1]["dosage"][0]["timing"] = {"code": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation", "code": "TID"}]}}
+    assert assess(rules, d)["trials"][0]["maxDailyDoseMg"] == 75
+
+
+def test_item9_in_a_phq9_panel(rules: TrdRules) -> None:
+    d = Data().mdd().add({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44249-1"}]},
+        "effectiveDateTime": "2025-05-30",
+        "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "44260-8"}]},
+                       "valueInteger": 1}]})
+    got = assess(rules, d)
+    assert got["crisis"] is True
+    assert got["details"]["crisisItem9"] == {"takenOn": "2025-05-30", "score": 1}
+
+
+def test_amended_status_counts_preliminary_does_not(rules: TrdRules) -> None:
+    d = Data().mdd().phq9(AS_OF, 2, item9=True)
+    d.items[-1]["status"] = "preliminary"
+    assert assess(rules, d)["crisis"] is False
+    d.items[-1]["status"] = "amended"
+    assert assess(rules, d)["crisis"] is True
+
+
+def request(**fields: Any) -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "36437"}]},
+            "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg", "code": "mg"}}]}],
+            **fields}
+
+
+@pytest.mark.parametrize(("fields", "start", "end"), [
+    ({"status": "completed", "authoredOn": "2025-01-01",
+      "dispenseRequest": {"validityPeriod": {"start": "2025-01-01", "end": "2025-03-01"}}}, "2025-01-01", "2025-03-01"),
+    ({"status": "completed", "authoredOn": "2025-01-01",
+      "dispenseRequest": {"expectedSupplyDuration": {"value": 4, "unit": "weeks", "code": "wk"}}}, "2025-01-01", "2025-01-28"),
+    ({"status": "active", "authoredOn": "2025-04-01"}, "2025-04-01", "2025-06-01"),
+    ({"status": "draft", "authoredOn": "2025-04-01"}, None, None),
+    ({"status": "active", "intent": "proposal", "authoredOn": "2025-04-01"}, None, None),
+])
+def test_medication_request_as_a_record(rules: TrdRules, fields: dict[str, Any], start: str | None,
+                                        end: str | None) -> None:
+    got = assess(rules, Data().mdd().add(request(**fields)))
+    if start is None:
+        assert got["trials"] == []
+    else:
+        assert (got["trials"][0]["start"], got["trials"][0]["end"]) == (start, end)
