@@ -141,7 +141,8 @@ function formatDateTime(v) {
       if (v.millisecond != null) s += `.${pad(v.millisecond, 3)}`;
     }
   }
-  if (v.timezoneOffset != null) s += formatOffset(v.timezoneOffset);
+  // ENCODING.md: a DateTime without an offset takes the evaluation's offset, +00:00.
+  s += formatOffset(v.timezoneOffset != null ? v.timezoneOffset : 0);
   return s;
 }
 

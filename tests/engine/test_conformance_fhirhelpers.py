@@ -89,7 +89,8 @@ BUNDLE = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource":
     observation("ratio", valueRatio={"numerator": {"value": 1, "system": UCUM, "code": "mg"},
                                      "denominator": {"value": 2, "system": UCUM, "code": "mL"}}),
     observation("time", valueTime="14:30:00"),
-    observation("integer", valueInteger=42, status="preliminary"),
+    observation("integer", valueInteger=42, status="preliminary",
+                effectiveDateTime="2024-03-02T10:00:00"),
 ]]}
 
 
@@ -159,5 +160,8 @@ def test_fhir_semantics_of_the_conversions(results: tuple[Any, Any]) -> None:
     assert by_id(row["Integers"])["integer"] == 42
     assert by_id(row["Issued"])["q-ucum"] == {"type": "DateTime",
                                               "value": "2024-03-01T10:00:00.123+00:00"}
-    assert [r["id"] for r in row["Recent"]] == ["q-ucum"]
+    # A FHIR dateTime without an offset takes the evaluation's offset (+00:00 here).
+    assert by_id(row["Effective Times"])["integer"] == {"type": "DateTime",
+                                                        "value": "2024-03-02T10:00:00+00:00"}
+    assert [r["id"] for r in row["Recent"]] == ["q-ucum", "integer"]
     assert [r["id"] for r in row["High Scores"]] == ["q-ucum"]
