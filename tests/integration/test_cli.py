@@ -12,6 +12,7 @@ import pytest
 from trd_cds.cards import build_cards
 from trd_cds.cli import main
 from trd_cds.rules import TrdRules
+from trd_cds.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "fhir_examples"
 
@@ -25,7 +26,9 @@ async def test_evaluate_command_prints_the_evaluate_json(
 
     code = await asyncio.to_thread(main, ["evaluate", str(bundle), "--as-of", "2025-06-01"])
     printed = orjson.loads(capsysbinary.readouterr().out)
-    async with make_client(rules=TrdRules.load(), card_builder=build_cards) as client:
+    async with make_client(
+        Settings(evaluation_timeout_seconds=60), rules=TrdRules.load(), card_builder=build_cards
+    ) as client:
         response = await client.post(
             "/evaluate?asOf=2025-06-01",
             content=bundle.read_bytes(),

@@ -132,7 +132,8 @@ def test_trd_cds_serve_with_two_workers_loads_the_rules_and_evaluates() -> None:
         Path(__file__).resolve().parents[2] / "fhir_examples" / "classic-trd.json"
     ).read_bytes()
     port = _free_port()
-    env = {**os.environ, "TRD_LOG_LEVEL": "WARNING"}
+    # A generous budget: a loaded CI machine must not turn this into a timeout test.
+    env = {**os.environ, "TRD_LOG_LEVEL": "WARNING", "TRD_EVALUATION_TIMEOUT_SECONDS": "60"}
     env.pop("TRD_REDIS_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "trd_cds.cli", "serve", "--port", str(port), "--workers", "2"],

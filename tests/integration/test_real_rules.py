@@ -20,6 +20,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "fhir_examples"
 MANIFEST = json.loads((EXAMPLES / "manifest.json").read_text())
 AS_OF = MANIFEST["asOf"]
 FHIR_JSON = {"content-type": "application/fhir+json"}
+# A budget no loaded machine reaches: these tests are about answers, not about timeouts.
+PATIENT = Settings(evaluation_timeout_seconds=60)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ async def test_evaluate_returns_exactly_what_the_rules_assess(
 ) -> None:
     body = (EXAMPLES / MANIFEST["examples"][example]["bundle"]).read_bytes()
     direct = rules.assess(parse_bundle(body, InputLimits()), date.fromisoformat(AS_OF))
-    async with make_client(rules=rules, card_builder=build_cards) as client:
+    async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
         response = await client.post(f"/evaluate?asOf={AS_OF}", content=body, headers=FHIR_JSON)
         hit = await client.post(f"/evaluate?asOf={AS_OF}", content=body, headers=FHIR_JSON)
     assert response.status_code == 200, response.text
@@ -57,7 +59,7 @@ async def test_evaluate_returns_exactly_what_the_rules_assess(
 
 
 async def test_patient_view_with_prefetch(make_client: Any, rules: TrdRules) -> None:
-    async with make_client(rules=rules, card_builder=build_cards) as client:
+    async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
         response = await client.post(
             "/cds-services/trd-patient-view", json=_hook_request("patient-view-prefetch.json")
         )
@@ -80,7 +82,7 @@ async def test_patient_view_without_prefetch_fetches_the_same_data(
     without["fhirServer"] = "http://fhir.test/ok"
     async with (
         server.client() as http,
-        make_client(rules=rules, card_builder=build_cards, http_client=http) as client,
+        make_client(PATIENT, rules=rules, card_builder=build_cards, http_client=http) as client,
     ):
         fetched = await client.post("/cds-services/trd-patient-view", json=without)
         prefetched = await client.post("/cds-services/trd-patient-view", json=with_prefetch)
@@ -96,7 +98,7 @@ async def test_patient_view_without_prefetch_fetches_the_same_data(
 async def test_order_sign_of_a_dangerous_order_gets_a_critical_card(
     make_client: Any, rules: TrdRules
 ) -> None:
-    async with make_client(rules=rules, card_builder=build_cards) as client:
+    async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
         response = await client.post(
             "/cds-services/trd-order-sign", json=_hook_request("order-sign-maoi.json")
         )
@@ -123,6 +125,6 @@ async def test_hook_context_patient_must_match_the_prefetch(
 ) -> None:
     request = copy.deepcopy(_hook_request("patient-view-prefetch.json"))
     request["context"]["patientId"] = "someone-else"
-    async with make_client(rules=rules, card_builder=build_cards) as client:
+    async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
         response = await client.post("/cds-services/trd-patient-view", json=request)
     assert response.status_code == 400

@@ -81,7 +81,7 @@ async def test_hung_redis_answers_within_the_socket_timeout(
     assert first.status_code == 200 and {r.status_code for r in rest} == {200}
     # get + lock + set, each bounded; afterwards the breaker is open and costs nothing.
     assert first_elapsed < 1.0
-    assert rest_elapsed < first_elapsed
+    assert rest_elapsed / len(rest) < first_elapsed
     assert 'trd_cds_cache_breaker_state{backend="redis"} 2.0' in metrics
     assert 'event="skipped"' in metrics
 
