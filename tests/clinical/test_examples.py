@@ -99,3 +99,20 @@ def test_draft_ssri_inside_maoi_washout_reports_days_left(rules: TrdRules) -> No
 
 def test_no_drafts_no_findings(rules: TrdRules) -> None:
     assert rules.check_orders(patient("classic-trd.json"), AS_OF, []) == []
+
+
+@pytest.mark.parametrize(("tablets", "fires"), [(2, False), (3, True)])
+def test_draft_citalopram_dose(rules: TrdRules, tablets: int, fires: bool) -> None:
+    # 20 mg tablets: 40 mg/day is the limit under 61 (patient is 45).
+    draft = {"resourceType": "MedicationRequest", "id": "d", "status": "draft", "intent": "order",
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                       "code": "200371", "display": "citalopram 20 MG Oral Tablet"}]},
+             "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                    "doseAndRate": [{"doseQuantity": {"value": tablets, "unit": "tablet"}}]}]}
+    findings = rules.check_orders(patient("classic-trd.json"), AS_OF, [draft])
+    dose = [f for f in findings if f["ruleId"] == "citalopram-dose"]
+    assert bool(dose) is fires
+    if fires:
+        assert dose[0]["dailyDoseMg"] == 60 and dose[0]["indicator"] == "warning"
+    # The patient takes escitalopram: any drafted serotonergic drug is a combination warning.
+    assert any(f["ruleId"] == "serotonergic-combination" for f in findings)
