@@ -30,6 +30,7 @@ trap 'rm -rf "$work"' EXIT
 # minbase + python3 (3.11 on bookworm) + venv support + CA roots. No compilers, no docs, no
 # translations: the service needs binary wheels only. The merged-usr hook lays out /usr itself,
 # so the usrmerge package (and the Perl it drags in, ~50 MB) stays out.
+# shellcheck disable=SC2016 # "$1" in the hook is expanded by mmdebstrap's shell, not here
 mmdebstrap \
   --variant=minbase \
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
