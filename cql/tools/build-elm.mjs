@@ -3,15 +3,18 @@
 //
 //   node cql/tools/build-elm.mjs            (re)write cql/elm/*.json
 //   node cql/tools/build-elm.mjs --check    translate in memory; exit 1 naming every stale,
-//                                           missing or orphaned ELM file
+//                                           missing or orphaned ELM file (and a FHIRHelpers.cql
+//                                           that its generator would no longer write)
 //
 // Output is pretty-printed with a fixed key order ("type" first, then alphabetical) and a
 // trailing newline, so a change in the CQL shows up as a small, readable diff in the ELM.
 // Any translation error fails the build with "file:line:column: message".
 
 import { readFileSync, writeFileSync, readdirSync, existsSync, mkdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CQL_DIR, CHECKOUT_DIR, createTranslator } from "./translate.mjs";
+import { fhirHelpersIsCurrent } from "./gen-fhirhelpers.mjs";
 
 const ELM_DIR = join(CQL_DIR, "elm");
 const LEADING_KEYS = ["type", "name", "localId", "locator"];
@@ -68,6 +71,7 @@ function main(argv) {
   }
   if (check) {
     const stale = [];
+    if (!fhirHelpersIsCurrent()) stale.push("cql/FHIRHelpers.cql (differs from cql/tools/gen-fhirhelpers.mjs output)");
     for (const [name, { source, text }] of outputs) {
       const target = join(ELM_DIR, `${name}.json`);
       const current = existsSync(target) ? readFileSync(target, "utf8") : null;
@@ -99,4 +103,6 @@ function main(argv) {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -12,7 +12,8 @@
 // model info names is defined.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CQL_DIR, FHIR_MODELINFO } from "./translate.mjs";
 
 const TARGET = join(CQL_DIR, "FHIRHelpers.cql");
@@ -200,19 +201,25 @@ export function generate(xml) {
   return lines.join("\n");
 }
 
+// True when cql/FHIRHelpers.cql is what the generator writes today.
+export function fhirHelpersIsCurrent() {
+  let current = "";
+  try { current = readFileSync(TARGET, "utf8"); } catch { /* missing counts as stale */ }
+  return current === generate(readFileSync(FHIR_MODELINFO, "utf8"));
+}
+
 function main(argv) {
-  const text = generate(readFileSync(FHIR_MODELINFO, "utf8"));
   if (argv.includes("--check")) {
-    let current = "";
-    try { current = readFileSync(TARGET, "utf8"); } catch { /* missing counts as stale */ }
-    if (current !== text) {
+    if (!fhirHelpersIsCurrent()) {
       process.stderr.write("cql/FHIRHelpers.cql is out of date; run node cql/tools/gen-fhirhelpers.mjs\n");
       return 1;
     }
     return 0;
   }
-  writeFileSync(TARGET, text);
+  writeFileSync(TARGET, generate(readFileSync(FHIR_MODELINFO, "utf8")));
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}
