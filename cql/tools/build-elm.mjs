@@ -87,7 +87,7 @@ function main(argv) {
     }
     if (stale.length > 0) {
       for (const s of stale) process.stderr.write(`stale: ${s}\n`);
-      process.stderr.write("build-elm: ELM is out of date; run `make elm` and commit cql/elm\n");
+      process.stderr.write("build-elm: out of date; run `node cql/tools/gen-fhirhelpers.mjs` (FHIRHelpers) and `make elm`, then commit\n");
       return 1;
     }
     process.stdout.write(`build-elm: ${outputs.size} ELM file(s) up to date\n`);
