@@ -85,8 +85,12 @@ def _conformance(args: argparse.Namespace) -> int:
         print(f"no tests found in {args.directory}", file=sys.stderr)
         return 2
     cache = None if args.no_cache else conformance.default_cache_file()
-    report = conformance.run(tests, workers=args.workers, cache_file=cache,
-                             progress=lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        report = conformance.run(tests, workers=args.workers, cache_file=cache,
+                                 progress=lambda m: print(m, file=sys.stderr, flush=True))
+    except (OSError, RuntimeError) as exc:  # no Node, no node_modules, translator crash
+        print(f"cql conformance: cannot translate the suite: {exc}", file=sys.stderr)
+        return 2
     width = max(len(s) for s in report.per_suite())
     for suite, (ok, bad) in sorted(report.per_suite().items()):
         print(f"{suite:<{width}}  {ok:4d} passed  {bad:4d} failed")
