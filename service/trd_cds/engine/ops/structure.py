@@ -158,8 +158,12 @@ def compile_instance(elm: ElmNode, c: Compiler) -> Evaluator:
                 return FhirPrimitive(local, values.get("value"), values.get("id"),
                                      values.get("extension"))
             return primitive
-        return lambda ctx: FhirElement(local, {n: v(ctx) for n, v in elements
-                                               if v is not None})
+
+        def element(ctx: Any) -> Any:
+            # Absent elements stay absent, as in FHIR JSON.
+            values = ((name, value(ctx)) for name, value in elements)
+            return FhirElement(local, {name: v for name, v in values if v is not None})
+        return element
     if uri and uri != "urn:hl7-org:elm-types:r1":
         raise ElmError(f"unsupported model {uri} for Instance")
     _system_instance(local, {})  # fail at compile time for unknown System classes
