@@ -31,10 +31,13 @@ class Settings(BaseSettings):
     # Time budgets.
     evaluation_timeout_seconds: float = Field(default=2.0, gt=0)
     rules_threads: int = Field(default=2, ge=1)
-    max_pending_evaluations: int = Field(default=16, ge=1)
+    max_pending_evaluations: int = Field(default=8, ge=1)
     fhir_deadline_seconds: float = Field(default=2.0, gt=0)
     fhir_request_timeout_seconds: float = Field(default=1.0, gt=0)
     fhir_page_limit: int = Field(default=10, ge=1)
+    # When set, the only FHIR servers (URL prefixes) the prefetch fallback may call: fhirServer
+    # comes from the request, and an open fetcher is a server-side request forgery tool.
+    allowed_fhir_servers: list[str] = Field(default_factory=list)
 
     # Rules: CQL parameter overrides, as a JSON object in TRD_RULES_PARAMETERS.
     rules_parameters: dict[str, Any] = Field(default_factory=dict)

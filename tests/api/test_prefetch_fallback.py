@@ -188,3 +188,16 @@ async def test_token_never_reaches_the_logs(
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert TOKEN not in text
     assert "fhir fallback for patient failed: unauthorized" in text
+
+
+async def test_only_allowed_fhir_servers_are_called(
+    make_client: Any, fhir: Any, fake_fhir_server: Any
+) -> None:
+    server = fake_fhir_server(_data(fhir))
+    settings = Settings(allowed_fhir_servers=["http://fhir.test/ok"])
+    allowed = await _call(make_client, server, _request("ok"), settings=settings)
+    refused = await _call(make_client, server, _request("paged"), settings=settings)
+    assert allowed.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json()["issue"][0]["expression"] == ["fhirServer"]
+    assert not [p for p, _ in server.requests if p.startswith("/paged/")]

@@ -53,6 +53,7 @@ async def call_service(service_id: str, request: Request) -> Response:
     check_json_content_type(request)
     document = load_json(await read_body(request, state.limits.max_bytes), state.limits)
     hook = parse_hook_request(document, service)
+    _check_fhir_server(hook.fhir_server, state.settings.allowed_fhir_servers)
     as_of = date.today()
 
     gathered = await resolve_prefetch(
@@ -89,6 +90,20 @@ async def call_service(service_id: str, request: Request) -> Response:
         return unavailable_response(exc.reason)
     _remember_cards(state, evaluation.cards)
     return _json({"cards": evaluation.cards})
+
+
+def _check_fhir_server(url: str | None, allowed: list[str]) -> None:
+    if url is None or not allowed:
+        return
+    if not any(
+        url == prefix.rstrip("/") or url.startswith(prefix.rstrip("/") + "/") for prefix in allowed
+    ):
+        raise FhirInputError.of(
+            400,
+            "fhirServer is not one this service may call",
+            code="security",
+            expression="fhirServer",
+        )
 
 
 async def _missing_data(
