@@ -24,11 +24,14 @@ from .structure import property_getter
 from .terminology import terminology
 
 
-def _matches_codes(ctx: Context, item_codes: list[Code], wanted: Any) -> bool:
-    if not item_codes:
-        return False
+def _code_test(ctx: Context, wanted: Any) -> Callable[[list[Code]], bool]:
+    """Whether an item's codes match the retrieve's codes (built once per retrieve)."""
+    if wanted is None:
+        return lambda codes: False
     if isinstance(wanted, ValueSet):
-        return terminology(ctx).in_valueset(item_codes, wanted.id, wanted.version)
+        provider = terminology(ctx)
+        return lambda codes: bool(codes) and provider.in_valueset(codes, wanted.id,
+                                                                   wanted.version)
     want: set[tuple[str | None, str | None]] = set()
     stack = [wanted]
     while stack:
@@ -41,7 +44,9 @@ def _matches_codes(ctx: Context, item_codes: list[Code], wanted: Any) -> bool:
             stack.extend(w)
         elif isinstance(w, str):
             want.add((None, w))
-    return any((c.system, c.code) in want or (None, c.code) in want for c in item_codes)
+    # Code equivalence is by system and code; a bare string code matches any system.
+    return lambda codes: any((c.system, c.code) in want or (None, c.code) in want
+                             for c in codes)
 
 
 def _overlaps(a: Interval, b: Interval) -> bool:
@@ -100,13 +105,16 @@ def compile_retrieve(elm: ElmNode, c: Compiler) -> Evaluator:
             provider = ctx.data
             if provider is None:
                 raise CqlEvaluationError(f"no data provider to retrieve {data_type}")
-            wanted = [(get, codes(ctx)) for _, get, codes in code_filters]
+            given = [codes(ctx) for _, _, codes in code_filters]
+            wanted = [(get, _code_test(ctx, g))
+                      for (_, get, _), g in zip(code_filters, given, strict=True)]
             ranges = [(get, rng(ctx)) for _, get, rng in date_filters]
-            first = wanted[0][1] if wanted else None
+            first = given[0] if given else None
             items = provider.retrieve(
                 data_type,
                 code_path=first_code_path,
-                codes=None if isinstance(first, ValueSet) else first,
+                codes=None if first is None or isinstance(first, ValueSet)
+                else codes_of(first),
                 valueset=first.id if isinstance(first, ValueSet) else None,
                 date_path=first_date_path,
                 date_range=ranges[0][1] if ranges else None,
@@ -116,8 +124,7 @@ def compile_retrieve(elm: ElmNode, c: Compiler) -> Evaluator:
                 return list(items)
             out = []
             for item in items:
-                if any(w is None or not _matches_codes(ctx, codes_of(get(item)), w)
-                       for get, w in wanted):
+                if any(not test(codes_of(get(item))) for get, test in wanted):
                     continue
                 if any(not _in_range(get(item), rng) for get, rng in ranges):
                     continue
