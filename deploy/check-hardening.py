@@ -23,7 +23,7 @@ WORKLOADS = {"Deployment", "StatefulSet"}
 def _container_breaches(pod: dict[str, Any], container: dict[str, Any]) -> Iterator[str]:
     pod_sc = pod.get("securityContext") or {}
     sc = container.get("securityContext") or {}
-    if not (sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True):
+    if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is not True:
         yield "runAsNonRoot is not true"
     user = sc.get("runAsUser", pod_sc.get("runAsUser"))
     if user == 0:

