@@ -138,6 +138,9 @@ define "Code Not In System": "Y" in "SYS"
 define "String In Value Set": 'a' in "Enumerated"
 define "Value Set Ref": "Enumerated"
 define "Code System Ref": "SYS"
+define "Code Selector": Code 'b' from "SYS" display 'B'
+define "Concept Selector": Concept { Code 'a' from "SYS", Code 'y' from "OTHER" } display 'AY'
+define "Selector In": (Code 'b' from "SYS") in "Enumerated"
 """
 
 
@@ -157,6 +160,9 @@ def test_terminology_operators_through_cql(terminology: ValueSetDirectory) -> No
     assert r["String In Value Set"] is False  # a bare string has no code system
     assert r["Value Set Ref"].id == "http://example.org/vs/enumerated"
     assert r["Code System Ref"].id == SYS
+    assert r["Code Selector"] == Code("b", SYS, None, "B")
+    assert r["Concept Selector"] == Concept((Code("a", SYS), Code("y", OTHER)), "AY")
+    assert r["Selector In"] is True
 
 
 @needs_translator

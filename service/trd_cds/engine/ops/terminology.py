@@ -205,3 +205,25 @@ def compile_expand_valueset(elm: ElmNode, c: Compiler) -> Evaluator:
             raise CqlEvaluationError(f"not a value set: {value!r}")
         return terminology(ctx).expand(value.id, value.version)
     return expand
+
+
+def _code_selector(elm: ElmNode, c: Compiler) -> Code:
+    ref = elm.get("system") or {}
+    system = codesystem_value(_lib(ref, c), ref["name"]) if ref.get("name") else None
+    return Code(elm["code"], system.id if system else None, system.version if system else None,
+                elm.get("display"))
+
+
+@node("Code")
+def compile_code(elm: ElmNode, c: Compiler) -> Evaluator:
+    """``Code '123' from "SYS" display 'x'``: a constant."""
+    value = _code_selector(elm, c)
+    return lambda ctx: value
+
+
+@node("Concept")
+def compile_concept(elm: ElmNode, c: Compiler) -> Evaluator:
+    """``Concept { Code … } display 'x'``: a constant (its codes are Code selectors)."""
+    value = Concept(tuple(_code_selector(code, c) for code in elm.get("code") or []),
+                    elm.get("display"))
+    return lambda ctx: value
