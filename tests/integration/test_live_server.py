@@ -107,6 +107,29 @@ async def test_hook_call_fetches_from_a_live_fhir_server(live_stack: Any) -> Non
     assert 'trd_cds_fhir_fetch_total{key="medicationStatements",result="ok"} 2.0' in metrics
 
 
+async def test_a_hung_fhir_server_times_out_per_request(fhir: Any, fake_fhir_server: Any) -> None:
+    from conftest import FakeRules, fake_cards
+
+    fhir_server = fake_fhir_server([fhir.patient()])
+    settings = Settings(fhir_request_timeout_seconds=0.2, fhir_deadline_seconds=10)
+    app = create_app(settings, rules=FakeRules(), card_builder=fake_cards)
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/dr1", "patientId": "p1"},
+    }
+    with LiveServer(fhir_server.app) as fhir_live, LiveServer(app) as service:
+        body["fhirServer"] = f"{fhir_live.url}/slow"
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            started = time.perf_counter()
+            response = await client.post("/cds-services/trd-patient-view", json=body, timeout=10)
+            elapsed = time.perf_counter() - started
+            metrics = (await client.get("/metrics")).text
+    assert response.status_code == 412
+    assert elapsed < 5
+    assert 'trd_cds_fhir_fetch_total{key="patient",result="timeout"} 1.0' in metrics
+
+
 async def test_evaluate_over_loopback_under_concurrency(live_stack: Any, fhir: Any) -> None:
     service, _, rules = live_stack
     bundles = [orjson.dumps(fhir.patient_bundle(30, salt=n % 4)) for n in range(40)]
