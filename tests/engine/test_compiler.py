@@ -76,6 +76,32 @@ class TestHandWrittenElm:
         assert r["Trailing Zeros"] == 1
         assert r["Eight Places"] == Decimal("-0.12345678")
 
+    def test_children_and_descendents(self) -> None:
+        tuple_node = {"type": "Tuple", "element": [
+            {"name": "a", "value": literal("1", "Integer")},
+            {"name": "b", "value": {"type": "List", "element": [
+                {"type": "Tuple", "element": [{"name": "c", "value": literal("x", "String")}]},
+                {"type": "Null"}]}}]}
+        engine = Engine.from_elm([elm_library(
+            "T",
+            define("Children", {"type": "Children", "source": tuple_node}),
+            define("Descendents", {"type": "Descendents", "source": tuple_node}),
+            define("Null", {"type": "Descendents", "source": {"type": "Null"}}),
+        )])
+        r = engine.evaluate("T", now=NOW)
+        inner = CqlTuple(c="x")
+        assert r["Children"] == [1, [inner, None]]
+        assert r["Descendents"] == [1, [inner, None], inner, "x"]
+        assert r["Null"] is None
+
+    def test_children_of_fhir_elements_follow_the_model(self) -> None:
+        from trd_cds.engine.ops.structure import children
+
+        period = FhirElement("Period", {"start": "2024-01-01", "id": "p"})
+        found = children(period)
+        assert found[0] == "p"  # Element.id comes first: base type elements lead
+        assert isinstance(found[1], FhirPrimitive) and found[1].fhir_type == "dateTime"
+
     def test_unknown_node_type_names_library_define_and_locator(self) -> None:
         bad = define("X", {"type": "List", "element": [
             {"type": "NoSuchOperator", "locator": "3:5-3:10"}]}, locator="3:1-3:10")

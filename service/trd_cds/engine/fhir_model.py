@@ -78,6 +78,15 @@ class FhirModel:
         self._elements[key] = found
         return found
 
+    def element_names(self, type_name: str) -> list[str]:
+        """Every element of a type, base types' first (as the model info orders them)."""
+        chain: list[str] = []
+        current: str | None = type_name
+        while current is not None and current in self._types:
+            chain.append(current)
+            current = self._types[current]["base"]
+        return [name for t in reversed(chain) for name in self._types[t].get("elements", {})]
+
     def primitive_type(self, name: str) -> str | None:
         """The System type of a FHIR primitive's ``value`` ('System.DateTime'), else None.
 

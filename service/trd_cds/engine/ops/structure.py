@@ -294,3 +294,69 @@ def compile_property(elm: ElmNode, c: Compiler) -> Evaluator:
         except Exception as e:
             fault(e, locator)
     return simple
+
+
+# -- children and descendents ----------------------------------------------------------------
+
+
+def children(value: Any) -> list[Any]:
+    """The values of a structured value's elements (CQL ``Children``), nulls left out; a
+    list's children are its elements; a primitive has none."""
+    cls = type(value)
+    if value is None:
+        return []
+    if cls is list:
+        return [v for v in value if v is not None]
+    if cls is FhirElement:
+        found: list[Any] = []
+        for name in fhir_model().element_names(value.fhir_type):
+            v = value.cql_property(name)
+            if type(v) is list:
+                found.extend(x for x in v if x is not None)
+            elif v is not None:
+                found.append(v)
+        return found
+    if cls is FhirPrimitive:
+        return [v for v in (value.id, value.value) if v is not None] + list(value.extension or ())
+    if cls is CqlTuple:
+        return [v for v in value._elements.values() if v is not None]
+    attrs = _ATTRIBUTES.get(cls)
+    if attrs is not None:
+        found = []
+        for attr in attrs.values():
+            v = getattr(value, attr)
+            if type(v) is tuple:
+                found.extend(v)
+            elif v is not None:
+                found.append(v)
+        return found
+    return []
+
+
+@node("Children")
+def compile_children(elm: ElmNode, c: Compiler) -> Evaluator:
+    source = c.compile(elm["source"])
+
+    def children_of(ctx: Any) -> Any:
+        value = source(ctx)
+        return None if value is None else children(value)
+    return children_of
+
+
+@node("Descendents")
+def compile_descendents(elm: ElmNode, c: Compiler) -> Evaluator:
+    source = c.compile(elm["source"])
+
+    def descendents(ctx: Any) -> Any:
+        value = source(ctx)
+        if value is None:
+            return None
+        # Depth first, each element before its own descendents.
+        found: list[Any] = []
+        stack = list(reversed(children(value)))
+        while stack:
+            item = stack.pop()
+            found.append(item)
+            stack.extend(reversed(children(item)))
+        return found
+    return descendents
