@@ -56,7 +56,9 @@ def _mutate(document: Any, path: list[Any], value: Any) -> Any:
     """Replace whatever sits at `path` (as far as it exists) with `value`."""
     target = document
     for step in path[:-1]:
-        if (isinstance(target, dict) and isinstance(step, str) and step in target) or (isinstance(target, list) and isinstance(step, int) and step < len(target)):
+        if (isinstance(target, dict) and isinstance(step, str) and step in target) or (
+            isinstance(target, list) and isinstance(step, int) and step < len(target)
+        ):
             target = target[step]
         else:
             break
