@@ -18,7 +18,8 @@ TRD_MET: dict[str, Any] = {
     "failedClasses": ["SNRI", "SSRI"],
     "trials": [
         {"ingredient": "sertraline", "class": "SSRI", "start": "2025-01-01", "end": "2025-03-31",
-         "maxDailyDoseMg": 150.0, "daysAtAdequateDose": 80, "adequate": True, "flags": [],
+         "maxDailyDoseMg": 150.0, "daysAtAdequateDose": 80, "adequate": True,
+         "flags": ["poor-adherence"],
          "outcome": "non-response", "outcomeInferred": False, "failed": True,
          "inCurrentEpisode": True},
         {"ingredient": "venlafaxine", "class": "SNRI", "start": "2025-04-15", "end": "2025-07-30",
@@ -26,7 +27,7 @@ TRD_MET: dict[str, Any] = {
          "outcome": "partial-response", "outcomeInferred": True, "failed": True,
          "inCurrentEpisode": True},
     ],
-    "staging": {"thaseRush": "II", "maudsleyScore": 8, "maudsleyBand": "moderate"},
+    "staging": {"thaseRush": 2, "maudsleyScore": 8, "maudsleyBand": "moderate"},
     "suggestions": ["augment", "switch-class", "psychotherapy", "ect", "esketamine",
                     "optimize-dose", "extend-trial", "address-adherence", "review-diagnosis"],
     "safety": ["young-adult"],
@@ -34,23 +35,25 @@ TRD_MET: dict[str, Any] = {
     "evaluationDate": "2025-09-01",
     "rulesetVersion": "test",
     "details": {
-        "patientId": "p1",
         "age": 23,
-        "crisisEvidence": {"item9Score": 2, "item9Date": "2025-08-20"},
-        "currentTrial": {"ingredient": "venlafaxine", "class": "SNRI", "rxcui": "39786",
-                         "maxDailyDoseMg": 75.0, "minAdequateDoseMg": 150.0,
-                         "daysAtAdequateDose": 20, "requiredDays": 42,
-                         "reassessDate": "2025-09-23"},
-        "augmentationOptions": [
-            {"agent": "aripiprazole", "rxcui": "89013", "kind": "second-generation-antipsychotic",
-             "startDose": 2.0, "unit": "mg", "monitoring": "monitor weight, HbA1c, lipids, akathisia",
-             "preferred": True},
-            {"agent": "lithium", "rxcui": "6448", "kind": "mood-stabilizer", "startDose": 300.0,
-             "unit": "mg", "monitoring": "lithium level, eGFR, TSH, calcium", "preferred": False},
+        "currentTrialIngredient": "venlafaxine",
+        "crisisItem9": {"takenOn": "2025-08-20", "score": 2},
+        "crisisSuicidalIdeationCondition": False,
+        "doseTarget": {"ingredient": "venlafaxine", "currentDailyDoseMg": 75,
+                       "targetDailyDoseMg": 150, "usualMaxDailyDoseMg": 375},
+        "reassessment": {"ingredient": "venlafaxine", "daysAtAdequateDose": 20,
+                         "requiredDays": 42, "reassessOn": "2025-09-23"},
+        "augmentationAgents": [
+            {"agent": "aripiprazole", "rxcui": "89013", "startDose": 2, "doseLow": 2,
+             "doseHigh": 15, "unit": "mg/day"},
+            {"agent": "liothyronine", "rxcui": None, "startDose": 25, "doseLow": 25,
+             "doseHigh": 50, "unit": "mcg/day"},
         ],
-        "switchOptions": [{"ingredient": "bupropion", "rxcui": "42347", "class": "NDRI", "startDose": 150.0}],
-        "adherenceIssues": [{"ingredient": "sertraline", "evidence": "record marked not taken"}],
-        "comorbidities": ["substance use disorder"],
+        "switchCandidates": [{"rank": 3, "drugClass": "NDRI", "ingredient": "bupropion",
+                              "rxcui": "42347", "minAdequateMg": 300, "usualMaxMg": 450}],
+        "trials": [{"ingredient": "sertraline", "pdc": 0.62}],
+        "substanceUseDisorder": True,
+        "hypothyroidism": False,
         "ectFirst": True,
     },
 }
@@ -63,19 +66,18 @@ DRAFT = {
 }
 
 FINDINGS = [
-    {"rule": "maoi-washout", "indicator": "critical", "drug": "phenelzine",
-     "facts": {"washout_days": 35, "previous": "fluoxetine", "washout_rule": "5 weeks after fluoxetine",
-               "last_dose": "2025-08-20", "earliest_start": "2025-09-24", "days_left": 23}},
-    {"rule": "citalopram-dose", "indicator": "warning", "drug": "citalopram",
-     "facts": {"dose": 60, "limit": 40, "limit_reason": "the FDA maximum"}},
-    {"rule": "some-rule-without-template", "indicator": "warning", "drug": "x",
-     "description": "a rule without its own wording"},
+    {"ruleId": "maoi-washout", "indicator": "critical", "orderId": "draft-1", "drug": "phenelzine",
+     "washoutDaysLeft": 23, "dailyDoseMg": None},
+    {"ruleId": "citalopram-dose", "indicator": "warning", "orderId": "draft-1", "drug": "citalopram",
+     "washoutDaysLeft": None, "dailyDoseMg": 60},
+    {"ruleId": "some-rule-without-template", "indicator": "warning", "drug": "x"},
 ]
 
 
 @pytest.mark.parametrize("hook", ["patient-view", "order-select", "order-sign"])
 def test_every_card_kind_is_valid_cds_hooks(hook: str) -> None:
-    cards = build_cards(TRD_MET, hook=hook, draft_orders=[DRAFT], order_findings=FINDINGS)
+    cards = build_cards(TRD_MET, hook=hook, draft_orders=[DRAFT], order_findings=FINDINGS,
+                        patient_id="p1")
     assert response_problems({"cards": cards}) == []
     topics = [c["source"]["topic"]["code"] for c in cards]
     expected = ["crisis", "trd-met", "optimize-dose", "extend-trial", "address-adherence",
@@ -96,7 +98,8 @@ def test_crisis_card_comes_first_with_988_and_needs_nothing_else() -> None:
 
 
 def test_safety_cards_carry_override_reasons_with_display() -> None:
-    cards = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], order_findings=FINDINGS)
+    cards = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], order_findings=FINDINGS,
+                        patient_id="p1")
     safety = [c for c in cards if c["source"]["topic"]["code"].startswith("safety-")]
     assert safety and all(c["overrideReasons"] for c in safety)
     washout = safety[0]
@@ -105,18 +108,21 @@ def test_safety_cards_carry_override_reasons_with_display() -> None:
 
 
 def test_order_hooks_update_the_drafted_order_and_patient_view_creates() -> None:
-    sign = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT])
-    view = build_cards(TRD_MET, hook="patient-view", draft_orders=[DRAFT])
+    sign = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], patient_id="p1")
+    view = build_cards(TRD_MET, hook="patient-view", draft_orders=[DRAFT], patient_id="p1")
     switch_sign = next(c for c in sign if c["source"]["topic"]["code"] == "switch-class")
     switch_view = next(c for c in view if c["source"]["topic"]["code"] == "switch-class")
     act = switch_sign["suggestions"][0]["actions"][0]
     assert act["type"] == "update" and act["resource"]["id"] == "draft-1"
     assert act["resource"]["medicationCodeableConcept"]["coding"][0]["code"] == "42347"
+    # A switch names the titration target and guesses no starting dose.
+    assert "doseAndRate" not in act["resource"]["dosageInstruction"][0]
+    assert "at least 300 mg/day" in act["resource"]["dosageInstruction"][0]["text"]
     assert switch_view["suggestions"][0]["actions"][0]["type"] == "create"
 
 
 def test_augmentation_marks_one_preferred_agent_at_its_starting_dose() -> None:
-    cards = build_cards(TRD_MET, hook="patient-view")
+    cards = build_cards(TRD_MET, hook="patient-view", patient_id="p1")
     augment = next(c for c in cards if c["source"]["topic"]["code"] == "augment")
     assert augment["selectionBehavior"] == "at-most-one"
     first = augment["suggestions"][0]
@@ -124,12 +130,16 @@ def test_augmentation_marks_one_preferred_agent_at_its_starting_dose() -> None:
     assert sum(s.get("isRecommended", False) for s in augment["suggestions"]) == 1
     dose = first["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
     assert dose == {"value": 2, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
+    t3 = augment["suggestions"][1]["actions"][0]["resource"]
+    assert "coding" in t3["medicationCodeableConcept"]  # display only: no unverified code
+    assert "code" not in t3["medicationCodeableConcept"]["coding"][0]
+    assert t3["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["code"] == "ug"
     assert "under 25" in augment["detail"]
 
 
 def test_uuids_are_stable_across_calls() -> None:
-    first = build_cards(TRD_MET, hook="patient-view")
-    second = build_cards(copy.deepcopy(TRD_MET), hook="patient-view")
+    first = build_cards(TRD_MET, hook="patient-view", patient_id="p1")
+    second = build_cards(copy.deepcopy(TRD_MET), hook="patient-view", patient_id="p1")
     assert [c["uuid"] for c in first] == [c["uuid"] for c in second]
 
 

@@ -187,7 +187,11 @@ class Evaluator:
             try:
                 findings = self.rules.check_orders(patient, as_of, drafts) if drafts else []
                 cards = self.card_builder(
-                    assessment, hook=hook, draft_orders=drafts, order_findings=findings
+                    assessment,
+                    hook=hook,
+                    draft_orders=drafts,
+                    order_findings=findings,
+                    patient_id=_patient_id(patient),
                 )
             except Exception as exc:
                 log.error("cards failed: %s", type(exc).__name__, exc_info=exc)
@@ -236,11 +240,23 @@ class Evaluator:
         if self.card_builder is None:
             raise AssessmentUnavailable(reason)
         try:
-            cards = self.card_builder(assessment, hook=hook, draft_orders=drafts, order_findings=[])
+            cards = self.card_builder(
+                assessment,
+                hook=hook,
+                draft_orders=drafts,
+                order_findings=[],
+                patient_id=_patient_id(patient),
+            )
         except Exception as exc:
             log.error("crisis cards failed: %s", type(exc).__name__, exc_info=exc)
             raise AssessmentUnavailable(reason) from None
         return assessment, cards
+
+
+def _patient_id(patient: PatientData) -> str | None:
+    # Card actions name their subject; the id is used in the response only, never logged.
+    value = (patient.patient or {}).get("id")
+    return value if isinstance(value, str) and value else None
 
 
 def _with_uuid(card: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class CardBuilder(Protocol):
         hook: str,
         draft_orders: list[dict[str, Any]],
         order_findings: list[dict[str, Any]],
+        patient_id: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

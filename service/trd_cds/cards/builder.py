@@ -3,15 +3,9 @@
 Order: crisis, safety on draft orders, TRD status, adequacy findings, augmentation,
 switching, referrals, diagnosis review. One card per concern; no card repeats another.
 
-The assessment's ``details`` object carries the concrete facts the cards state:
-
-``patientId`` (str), ``age`` (int), ``crisisEvidence`` ({item9Score, item9Date} or
-{suicidalIdeation: true}), ``currentTrial`` ({ingredient, class, rxcui, maxDailyDoseMg,
-minAdequateDoseMg, daysAtAdequateDose, requiredDays, reassessDate}), ``augmentationOptions``
-([{agent, rxcui, kind, startDose, unit, monitoring, preferred}]), ``switchOptions``
-([{ingredient, rxcui, class, startDose}]), ``adherenceIssues`` ([{ingredient, evidence}]),
-``comorbidities`` ([str]) and ``ectFirst`` (bool). The rules decide every one of them, after
-the safety rules; this module only words them.
+The concrete facts a card states (target doses, reassessment dates, eligible agents and switch
+candidates after the safety rules, crisis evidence) come from the assessment's ``details``,
+which the CQL computes (TRDAssessment."Details"); this module only words them.
 """
 
 from __future__ import annotations
@@ -42,9 +36,9 @@ def _fmt(value: Any) -> str:
 def crisis_card(evidence: dict[str, Any] | None) -> dict[str, Any]:
     """The 988 crisis card. Depends on nothing but the evidence already in hand."""
     text = content.card_text("crisis")
-    if evidence and evidence.get("item9Score") is not None:
-        reason = content.render(text["reason_item9"], score=evidence["item9Score"],
-                                date=evidence.get("item9Date", "a recent date"))
+    if evidence and evidence.get("score") is not None:
+        reason = content.render(text["reason_item9"], score=evidence["score"],
+                                date=evidence.get("takenOn") or "a recent date")
     elif evidence and evidence.get("suicidalIdeation"):
         reason = content.render(text["reason_condition"])
     else:
@@ -70,13 +64,13 @@ def safety_cards(findings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for finding in findings:
-        rule = str(finding.get("rule"))
+        rule = str(finding.get("ruleId"))
         drug = str(finding.get("drug") or "drafted medication")
         if (rule, drug) in seen:
             continue
         seen.add((rule, drug))
-        fields = {"drug": drug, **(finding.get("facts") or {})}
-        fields = {k: _fmt(v) for k, v in fields.items()}
+        fields = {k: _fmt(v) for k, v in finding.items() if v is not None}
+        fields["drug"] = drug
         kind = f"safety-{rule}"
         try:
             card = make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
@@ -86,7 +80,7 @@ def safety_cards(findings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "safety-generic",
                 summary_fields={"rule": rule, "drug": drug},
                 detail_fields={"rule": rule, "drug": drug,
-                               "description": finding.get("description", "see the cited source.")},
+                               "description": "see the cited source."},
                 overridable=True,
                 indicator=finding.get("indicator"),
             )
@@ -106,6 +100,9 @@ def _trial_rows(trials: Sequence[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+_ROMAN = ("0", "I", "II", "III", "IV", "V")
+
+
 def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
     status = assessment.get("trdStatus")
     classes = assessment.get("failedClasses") or []
@@ -119,7 +116,8 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
         fields = {"class_count": len(classes), "classes": ", ".join(classes)}
         return make_card("trd-met", summary_fields=fields, detail_fields={
             **fields, "trial_rows": _trial_rows(trials),
-            "thase_rush": stage if stage is not None else "unknown", "maudsley": maudsley})
+            "thase_rush": _ROMAN[stage] if isinstance(stage, int) and 0 <= stage <= 5 else "unknown",
+            "maudsley": maudsley})
     failed = [t for t in trials if t.get("failed") and t.get("inCurrentEpisode")]
     if status == "not-met" and failed:
         label = f"{failed[-1]['ingredient']} ({failed[-1]['class']})"
@@ -128,19 +126,33 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    trial = details.get("currentTrial")
-    if not trial or trial.get("minAdequateDoseMg") is None:
+def _current_trial(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
+    """The trial the §12 'current / last trial' rule points at: the latest-starting one."""
+    name = details.get("currentTrialIngredient")
+    episode = [t for t in assessment.get("trials") or [] if t.get("inCurrentEpisode")]
+    named = [t for t in episode if t.get("ingredient") == name]
+    pool = named or episode
+    return max(pool, key=lambda t: str(t.get("start"))) if pool else None
+
+
+def _draft_for(drafts: Sequence[dict[str, Any]], drug: str) -> dict[str, Any] | None:
+    return next((d for d in drafts if _draft_id(d) and drug.lower() in _order_drug(d).lower()), None)
+
+
+def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, Any]],
+               patient_id: str | None) -> dict[str, Any] | None:
+    target = details.get("doseTarget")
+    if not target or target.get("targetDailyDoseMg") is None:
         return None
-    drug = trial["ingredient"]
-    fields = {"drug": drug, "current_dose": _fmt(trial.get("maxDailyDoseMg") or "an unknown dose"),
-              "target_dose": _fmt(trial["minAdequateDoseMg"])}
+    drug = target["ingredient"]
+    current = target.get("currentDailyDoseMg")
+    fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
+              "target_dose": _fmt(target["targetDailyDoseMg"])}
     text = content.card_text("optimize-dose")
-    patient_id = details.get("patientId")
-    draft = next((d for d in drafts if _order_drug(d).lower().startswith(drug.lower())), None)
-    resource = medication_request(patient_id=patient_id, drug=drug, rxcui=trial.get("rxcui"),
-                                  daily_dose=trial["minAdequateDoseMg"], unit="mg", based_on=draft)
-    if draft is not None and hook in ORDER_HOOKS and _draft_id(draft):
+    draft = _draft_for(drafts, drug) if hook in ORDER_HOOKS else None
+    resource = medication_request(patient_id=patient_id, drug=drug, rxcui=None,
+                                  daily_dose=target["targetDailyDoseMg"], unit="mg", based_on=draft)
+    if draft is not None:
         act = action("update", content.render(text["action_update"], **fields), resource)
     else:
         act = action("create", content.render(text["action_create"], **fields), resource)
@@ -149,20 +161,25 @@ def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, An
 
 
 def _extend_card(details: dict[str, Any]) -> dict[str, Any] | None:
-    trial = details.get("currentTrial")
-    if not trial or not trial.get("reassessDate"):
+    plan = details.get("reassessment")
+    if not plan or not plan.get("reassessOn"):
         return None
-    fields = {"drug": trial["ingredient"], "days": trial.get("daysAtAdequateDose"),
-              "required_days": trial.get("requiredDays"), "reassess_date": trial["reassessDate"]}
+    fields = {"drug": plan["ingredient"], "days": plan.get("daysAtAdequateDose"),
+              "required_days": plan.get("requiredDays"), "reassess_date": plan["reassessOn"]}
     return make_card("extend-trial", summary_fields=fields, detail_fields=fields)
 
 
-def _adherence_card(details: dict[str, Any]) -> dict[str, Any] | None:
-    issues = details.get("adherenceIssues") or []
-    if not issues:
+def _adherence_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
+    pdc = {t.get("ingredient"): t.get("pdc") for t in details.get("trials") or []}
+    poor = [t for t in assessment.get("trials") or []
+            if t.get("inCurrentEpisode") and "poor-adherence" in (t.get("flags") or [])]
+    if not poor:
         return None
-    drugs = ", ".join(sorted({i["ingredient"] for i in issues}))
-    evidence = "; ".join(f"{i['ingredient']}: {i['evidence']}" for i in issues)
+    drugs = ", ".join(sorted({t["ingredient"] for t in poor}))
+    evidence = "; ".join(
+        f"{t['ingredient']}: " + (f"{round(float(pdc[t['ingredient']]) * 100)}% of days covered by dispenses"
+                                  if pdc.get(t["ingredient"]) is not None else "a record marked not taken")
+        for t in poor)
     return make_card("address-adherence", summary_fields={"drugs": drugs},
                      detail_fields={"drugs": drugs, "evidence": evidence})
 
@@ -171,51 +188,63 @@ def _young_adult_note(assessment: dict[str, Any]) -> str:
     return content.note("young_adult") if "young-adult" in (assessment.get("safety") or []) else ""
 
 
-def _augment_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
-    options = details.get("augmentationOptions") or []
-    if not options:
+# augmentation_agents.csv writes daily doses as mg/day or mcg/day; an order states the dose
+# given once a day in UCUM.
+_DOSE_UNITS = {"mg/day": ("mg", "mg"), "mcg/day": ("ug", "mcg")}
+
+
+def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
+                  patient_id: str | None) -> dict[str, Any] | None:
+    agents = details.get("augmentationAgents") or []
+    if not agents:
         return None
     text = content.card_text("augment")
-    trial = details.get("currentTrial") or {}
+    monitoring = content.content()["monitoring"]
+    trial = _current_trial(assessment, details) or {}
     base = trial.get("ingredient", "the current antidepressant")
     reason = (text["reason_trd"] if assessment.get("trdStatus") == "met"
               else content.render(text["reason_partial"], base_drug=base))
     suggestions = []
-    preferred_seen = False
-    for opt in options:
-        fields = {"agent": opt["agent"], "dose": _fmt(opt["startDose"]), "unit": opt["unit"],
-                  "monitoring": opt.get("monitoring") or "monitor response and side effects"}
-        resource = medication_request(patient_id=details.get("patientId"), drug=opt["agent"],
-                                      rxcui=opt.get("rxcui"), daily_dose=opt["startDose"],
-                                      unit=opt["unit"], note=fields["monitoring"])
-        recommended = bool(opt.get("preferred")) and not preferred_seen
-        preferred_seen = preferred_seen or recommended
+    # The CQL lists agents in guideline order (augmentation_agents.csv): the first eligible one
+    # is the preferred choice.
+    for index, agent in enumerate(agents):
+        ucum, shown = _DOSE_UNITS.get(agent["unit"], (agent["unit"], agent["unit"]))
+        kind = "second-generation-antipsychotic" if agent["agent"] in {
+            "aripiprazole", "brexpiprazole", "quetiapine", "cariprazine", "olanzapine"} else agent["agent"]
+        fields = {"agent": agent["agent"], "dose": _fmt(agent["startDose"]), "unit": shown,
+                  "monitoring": monitoring.get(kind, monitoring["default"])}
+        resource = medication_request(patient_id=patient_id, drug=agent["agent"],
+                                      rxcui=agent.get("rxcui"), daily_dose=agent["startDose"],
+                                      unit=ucum, note=f"Starting dose; {fields['monitoring']}.")
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action("create", content.render(text["action"], **fields), resource)],
-                                      recommended=recommended))
-    fields = {"base_drug": base, "agent_count": len(options), "reason": reason,
+                                      recommended=index == 0))
+    fields = {"base_drug": base, "agent_count": len(agents), "reason": reason,
               "young_adult_note": _young_adult_note(assessment)}
     return make_card("augment", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
 
 
 def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
-                 drafts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    options = details.get("switchOptions") or []
-    trial = details.get("currentTrial")
+                 drafts: Sequence[dict[str, Any]], patient_id: str | None) -> dict[str, Any] | None:
+    options = details.get("switchCandidates") or []
+    trial = _current_trial(assessment, details)
     if not options or not trial:
         return None
     text = content.card_text("switch-class")
     draft = next((d for d in drafts if _draft_id(d)), None) if hook in ORDER_HOOKS else None
     suggestions = []
     for opt in options:
-        fields = {"drug": opt["ingredient"], "dose": _fmt(opt["startDose"]), "class_name": opt["class"]}
-        resource = medication_request(patient_id=details.get("patientId"), drug=opt["ingredient"],
-                                      rxcui=opt.get("rxcui"), daily_dose=opt["startDose"], unit="mg",
+        fields = {"drug": opt["ingredient"], "dose": _fmt(opt["minAdequateMg"]),
+                  "max_dose": _fmt(opt["usualMaxMg"]), "class_name": opt["drugClass"]}
+        # No starting dose is guessed: the order names the drug and the titration target.
+        resource = medication_request(patient_id=patient_id, drug=opt["ingredient"],
+                                      rxcui=opt.get("rxcui"), daily_dose=None, unit="mg",
+                                      instruction=content.render(text["instruction"], **fields),
                                       based_on=draft)
         kind, template = ("update", "action_update") if draft is not None else ("create", "action_create")
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action(kind, content.render(text[template], **fields), resource)]))
-    maoi_offered = any(o["class"] == "MAOI" for o in options)
+    maoi_offered = any(o["drugClass"] == "MAOI" for o in options)
     fields = {"current_drug": trial["ingredient"], "current_class": trial["class"],
               "failed_classes": ", ".join(assessment.get("failedClasses") or []) or "none",
               "washout_note": content.note("washout") if maoi_offered else "",
@@ -230,8 +259,8 @@ def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_i
     return suggestion(label, [action("create", label, resource)])
 
 
-def _referral_cards(codes: Sequence[str], details: dict[str, Any]) -> list[dict[str, Any]]:
-    patient_id = details.get("patientId")
+def _referral_cards(codes: Sequence[str], details: dict[str, Any],
+                    patient_id: str | None) -> list[dict[str, Any]]:
     if not patient_id:
         return []
     cards = []
@@ -260,11 +289,21 @@ def _diagnosis_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict
     if assessment.get("trdStatus") == "excluded":
         reason, explanation = text["reason_excluded"], text["explanation_excluded"]
     else:
-        conditions = ", ".join(details.get("comorbidities") or []) or "conditions"
+        found = [text[key] for key, flag in (("substance_use", "substanceUseDisorder"),
+                                             ("hypothyroidism", "hypothyroidism")) if details.get(flag)]
+        conditions = " and ".join(found) or "conditions"
         reason = content.render(text["reason_comorbidity"], conditions=conditions)
         explanation = content.render(text["explanation_comorbidity"], conditions=conditions)
     return make_card("review-diagnosis", summary_fields={"reason": reason},
                      detail_fields={"explanation": explanation})
+
+
+def _crisis_evidence(details: dict[str, Any]) -> dict[str, Any] | None:
+    if details.get("crisisItem9"):
+        return dict(details["crisisItem9"])
+    if details.get("crisisSuicidalIdeationCondition"):
+        return {"suicidalIdeation": True}
+    return None
 
 
 def build_cards(
@@ -273,26 +312,31 @@ def build_cards(
     hook: str,
     draft_orders: Sequence[dict[str, Any]] = (),
     order_findings: Sequence[dict[str, Any]] = (),
+    patient_id: str | None = None,
 ) -> list[dict[str, Any]]:
     details: dict[str, Any] = assessment.get("details") or {}
     codes: list[str] = list(assessment.get("suggestions") or [])
     drafts = list(draft_orders) if hook in ORDER_HOOKS else []
     cards: list[dict[str, Any] | None] = []
     if assessment.get("crisis"):
-        cards.append(crisis_card(details.get("crisisEvidence")))
+        cards.append(crisis_card(_crisis_evidence(details)))
     cards += safety_cards(order_findings if hook in ORDER_HOOKS else ())
     cards.append(trd_status_card(assessment))
+    if patient_id is None:
+        # Actions must name their subject; without a patient id the advice cannot be actionable,
+        # and an unactionable order card is worse than none.
+        codes = [c for c in codes if c in {"extend-trial", "address-adherence", "review-diagnosis"}]
     if "optimize-dose" in codes:
-        cards.append(_dose_card(details, hook, drafts))
+        cards.append(_dose_card(details, hook, drafts, patient_id))
     if "extend-trial" in codes:
         cards.append(_extend_card(details))
     if "address-adherence" in codes:
-        cards.append(_adherence_card(details))
+        cards.append(_adherence_card(assessment, details))
     if "augment" in codes:
-        cards.append(_augment_card(assessment, details))
+        cards.append(_augment_card(assessment, details, patient_id))
     if "switch-class" in codes:
-        cards.append(_switch_card(assessment, details, hook, drafts))
-    cards += _referral_cards(codes, details)
+        cards.append(_switch_card(assessment, details, hook, drafts, patient_id))
+    cards += _referral_cards(codes, details, patient_id)
     if "review-diagnosis" in codes:
         cards.append(_diagnosis_card(assessment, details))
     return [c for c in cards if c is not None]

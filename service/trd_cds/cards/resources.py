@@ -28,32 +28,41 @@ def medication_request(
     patient_id: str | None,
     drug: str,
     rxcui: str | None,
-    daily_dose: float | Decimal,
+    daily_dose: float | Decimal | None,
     unit: str,
     note: str | None = None,
+    instruction: str | None = None,
     based_on: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A draft MedicationRequest for ``daily_dose`` once daily.
+    """A draft MedicationRequest for ``daily_dose`` once daily, or, without a dose, for the
+    drug with a titration ``instruction``.
 
     ``based_on`` is the drafted order being replaced, so that an update keeps its id and
-    identity fields (CDS Hooks requires the whole resource in an update).
+    identity fields (CDS Hooks requires the whole resource in an update). Without an RxNorm
+    code the drafted order's own medication coding is kept when it names the same drug.
     """
-    dose = _number(daily_dose)
-    coding: dict[str, Any] = {"display": drug}
-    if rxcui:
-        coding.update(system=RXNORM, code=rxcui)
     body: dict[str, Any] = dict(based_on or {})
+    drafted = body.get("medicationCodeableConcept")
+    same_drug = isinstance(drafted, dict) and drug.lower() in str(drafted).lower()
+    if rxcui or not same_drug:
+        coding: dict[str, Any] = {"display": drug}
+        if rxcui:
+            coding.update(system=RXNORM, code=rxcui)
+        body["medicationCodeableConcept"] = {"coding": [coding], "text": drug}
+    dosage: dict[str, Any] = {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}
+    if daily_dose is not None:
+        dose = _number(daily_dose)
+        shown = "mcg" if unit == "ug" else unit
+        dosage["text"] = f"{drug} {dose} {shown} once daily"
+        dosage["doseAndRate"] = [{"doseQuantity": {"value": dose, "unit": shown, "system": UCUM,
+                                                   "code": unit}}]
+    else:
+        dosage["text"] = f"{drug}: {instruction}" if instruction else drug
     body.update(
         resourceType="MedicationRequest",
         status="draft",
         intent=body.get("intent", "proposal"),
-        medicationCodeableConcept={"coding": [coding], "text": drug},
-        dosageInstruction=[{
-            "text": f"{drug} {dose} {unit} once daily",
-            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-            "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit, "system": UCUM,
-                                              "code": unit}}],
-        }],
+        dosageInstruction=[dosage],
     )
     body.pop("medicationReference", None)
     if patient_id and "subject" not in body:
