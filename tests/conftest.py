@@ -267,6 +267,7 @@ def fake_cards(
     hook: str,
     draft_orders: list[dict[str, Any]],
     order_findings: list[dict[str, Any]],
+    patient_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """A minimal card builder: one card per fact, typed through source.topic.code."""
 

@@ -267,3 +267,17 @@ async def test_validation_runs_on_the_miss_path_only(
         assert (await _evaluate(client, invalid)).status_code == 422
         assert (await _evaluate(client, invalid)).status_code == 422  # never cached
     assert checked == [6, 6, 6]
+
+
+async def test_the_card_builder_gets_the_patient_id(make_client: Any, fhir: Any) -> None:
+    from conftest import fake_cards
+
+    seen: list[Any] = []
+
+    def recording(assessment: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+        seen.append(kw["patient_id"])
+        return fake_cards(assessment, **kw)
+
+    async with make_client(card_builder=recording) as client:
+        assert (await _evaluate(client, fhir.patient_bundle(3, pid="pt-9"))).status_code == 200
+    assert seen == ["pt-9"]
