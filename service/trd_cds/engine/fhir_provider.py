@@ -86,9 +86,11 @@ class FhirPrimitive:
         return equivalent(self.value, other.value if isinstance(other, FhirPrimitive) else other)
 
     def _cql_compare(self, other: Any, precision: Any = None) -> int | None:
-        from .values import compare
+        from .values import compare_at
 
-        return compare(self.value, other.value if isinstance(other, FhirPrimitive) else other)
+        return compare_at(
+            self.value, other.value if isinstance(other, FhirPrimitive) else other, precision
+        )
 
 
 Accessor = Callable[[FhirElement], Any]
