@@ -304,3 +304,15 @@ def test_committed_model_json_is_generated_from_the_model_info() -> None:
     committed = json.loads(resources.files("trd_cds.engine").joinpath(
         "data/fhir-4.0.1-model.json").read_text(encoding="utf-8"))
     assert fhir_model_build.build(MODEL_INFO.read_text(encoding="utf-8")) == committed
+
+
+def test_fhir_primitives_compare_by_their_values() -> None:
+    from trd_cds.engine import values
+    from trd_cds.engine.temporal import Precision
+
+    ten = FhirPrimitive("dateTime", DateTime(2024, 1, 1, 10))
+    noon = FhirPrimitive("dateTime", DateTime(2024, 1, 1, 12))
+    assert values.compare(ten, noon) == -1
+    assert values.compare_at(ten, noon, Precision.DAY) == 0
+    assert values.equal(FhirPrimitive("id", "a"), FhirPrimitive("string", "a")) is True
+    assert values.equivalent(FhirPrimitive("code", "A"), FhirPrimitive("code", "a")) is True
