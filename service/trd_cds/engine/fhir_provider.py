@@ -106,13 +106,18 @@ def _decimal(raw: Any) -> Decimal:
     )
 
 
+def _boolean(raw: Any) -> bool:
+    # bool("false") is True: a boolean written as a string is read by its text.
+    return raw if type(raw) is bool else str(raw).lower() == "true"
+
+
 def _integer(raw: Any) -> int:
     return raw if type(raw) is int else int(raw)
 
 
 _SYSTEM_PARSERS: dict[str, Callable[[Any], Any]] = {
     "System.String": str,
-    "System.Boolean": bool,
+    "System.Boolean": _boolean,
     "System.Integer": _integer,
     "System.Long": _integer,
     "System.Decimal": _decimal,
