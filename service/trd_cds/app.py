@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from trd_cds.api.errors import install_error_handlers
 from trd_cds.api.evaluation import Evaluator
-from trd_cds.api.metrics import Metrics
+from trd_cds.api.metrics import Metrics, mark_worker_gone
 from trd_cds.api.middleware import RequestContextMiddleware
 from trd_cds.api.protocols import CardBuilder, CrisisSignal, RulesEngine
 from trd_cds.api.routes import evaluate, health, hooks
@@ -156,6 +156,7 @@ def create_app(
             if own_cache:
                 await result_cache.aclose()
             evaluator.close()
+            mark_worker_gone()
 
     app = FastAPI(
         title="trd-cds",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,13 +18,28 @@ import orjson
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from trd_cds.logging_setup import configure_logging
     from trd_cds.settings import Settings
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    metrics_dir: str | None = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers are separate processes: their metrics meet in files so /metrics adds them up.
+        metrics_dir = tempfile.mkdtemp(prefix="trd-cds-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_uvicorn(args)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "trd_cds.app:app_from_env",
         factory=True,
@@ -32,7 +50,6 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=10,
     )
-    return 0
 
 
 async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:

@@ -189,6 +189,22 @@ def test_trd_cds_serve_with_two_workers_loads_the_rules_and_evaluates() -> None:
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["assessment"]["evaluationDate"] == "2025-06-01"
+        # Metrics add up over both workers: every scrape sees all 6 evaluations.
+        for _ in range(5):
+            httpx.post(
+                f"{base}/evaluate?asOf=2025-06-01",
+                content=bundle,
+                headers={"content-type": "application/fhir+json"},
+                timeout=30,
+            )
+        for _ in range(4):
+            metrics = httpx.get(f"{base}/metrics", timeout=5).text
+            counted = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in metrics.splitlines()
+                if line.startswith("trd_cds_evaluations_total{")
+            )
+            assert counted == 6
     finally:
         process.terminate()
         process.wait(timeout=15)

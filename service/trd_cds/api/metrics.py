@@ -3,7 +3,16 @@ route templates, status codes, cache backends/events, service ids and card types
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from trd_cds.cache.base import CacheEvent
 
@@ -46,11 +55,18 @@ class Metrics:
             "Cache circuit breaker: 0 closed, 1 half-open, 2 open.",
             ["backend"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.ruleset_info = Gauge(
-            "trd_cds_ruleset_info", "Loaded ruleset version (value 1).", ["version"], registry=r
+            "trd_cds_ruleset_info",
+            "Loaded ruleset version (value 1).",
+            ["version"],
+            registry=r,
+            multiprocess_mode="livemax",
         )
-        self.ready = Gauge("trd_cds_ready", "1 once the rules are loaded.", registry=r)
+        self.ready = Gauge(
+            "trd_cds_ready", "1 once the rules are loaded.", registry=r, multiprocess_mode="livemin"
+        )
         self.fhir_fetches = Counter(
             "trd_cds_fhir_fetch_total",
             "Prefetch fallback queries to the EHR's FHIR server by key and result.",
@@ -77,4 +93,15 @@ class Metrics:
         self.fhir_fetches.labels(key, result).inc()
 
     def exposition(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Several workers (`trd-cds serve --workers N`): one answer for all of them.
+            combined = CollectorRegistry()
+            multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+            return generate_latest(combined)
         return generate_latest(self.registry)
+
+
+def mark_worker_gone() -> None:
+    """Drop this process's live gauges from the shared metrics files at shutdown."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
