@@ -12,6 +12,7 @@
 #               bookworm + python3.11 image, for machines that cannot pull python:3.11-slim
 #   REDIS_URL   use this Redis instead of starting a private redis-server
 #   SKIP_BUILD  1: test the existing $IMAGE as is
+#   NO_CACHE    1: build without cached layers (a cold build; the base image is still reused)
 # Every container and process it starts is stopped on exit, by its own id.
 set -euo pipefail
 
@@ -41,7 +42,7 @@ ulimits=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
 pip_setting() {
   # `pip config list` shows every file and PIP_* variable as key='value'; the last one wins.
   local name="$1"
-  python3 -m pip config list 2>/dev/null \
+  { python3 -m pip config list 2>/dev/null || true; } \
     | sed -n -E "s/^(global|install|:env:)\.$name='(.*)'\$/\2/p" | tail -n 1
 }
 
@@ -88,13 +89,15 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   fi
   ca="${PIP_CERT:-$(pip_setting cert)}"
   [[ -z "$ca" && -s /etc/ssl/certs/ca-certificates.crt ]] && ca=/etc/ssl/certs/ca-certificates.crt
+  cache_args=()
+  [[ "${NO_CACHE:-0}" == 1 ]] && cache_args=(--no-cache)
   secret_args=()
   [[ -n "$ca" && -s "$ca" ]] && secret_args=(--secret "id=ca,src=$ca")
 
   t=$SECONDS
   podman build \
     --isolation chroot --network host --format docker --layers \
-    "${ulimits[@]}" "${build_args[@]}" "${secret_args[@]}" \
+    "${ulimits[@]}" "${build_args[@]}" "${secret_args[@]}" "${cache_args[@]}" \
     --ignorefile deploy/Dockerfile.dockerignore \
     -f deploy/Dockerfile -t "$IMAGE" .
   build_seconds=$((SECONDS - t))
