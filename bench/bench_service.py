@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "service"))
 
 AS_OF = "2025-06-01"
+# Unique per run: with a shared Redis, a second run must not find the first run's results.
+RUN = uuid.uuid4().hex[:8]
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DRUGS = [
     ("36437", "sertraline", 100),
@@ -57,7 +60,7 @@ def service_app() -> Any:
 # ------------------------------------------------------------------------------------ the data
 def make_bundle(size: int, salt: int) -> dict[str, Any]:
     """A plausible depression history of `size` resources; `salt` makes it unique."""
-    pid = f"bench-{salt}"
+    pid = f"bench-{RUN}-{salt}"
     subject = {"reference": f"Patient/{pid}"}
     resources: list[dict[str, Any]] = [
         {
