@@ -313,3 +313,10 @@ async def test_cors_preflight_is_answered_for_browser_clients(make_client: Any) 
     assert response.headers["access-control-allow-origin"] in ("*", "https://ehr.example.org")
     assert "POST" in response.headers["access-control-allow-methods"]
     assert discovery.headers["access-control-allow-origin"] in ("*", "https://ehr.example.org")
+
+
+async def test_draft_orders_for_another_patient_are_400(make_client: Any, fhir: Any) -> None:
+    body = hook_request(fhir, "trd-order-sign")
+    body["context"]["draftOrders"] = fhir.bundle([fhir.draft_order("draft1", pid="p2")])
+    async with make_client() as client:
+        _outcome(await client.post("/cds-services/trd-order-sign", json=body), 400)

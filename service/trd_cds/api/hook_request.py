@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from trd_cds.fhir.bundle import check_one_patient
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.primitives import INSTANT_RE
 from trd_cds.fhir.validate import check_resource
@@ -129,6 +130,14 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
     selections: list[str] = []
     if service.needs_draft_orders:
         draft_orders = _draft_orders(context)
+        # Orders drafted for someone else must not be checked against this patient's record.
+        check_one_patient(
+            [
+                (f"context.draftOrders.entry[{i}].resource", None, r)
+                for i, r in enumerate(draft_orders)
+            ],
+            expected_patient_id=patient_id,
+        )
     if service.needs_selections:
         raw = context.get("selections")
         if not isinstance(raw, list) or not raw or not all(isinstance(s, str) and s for s in raw):
