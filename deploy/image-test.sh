@@ -47,17 +47,18 @@ pip_setting() {
 }
 
 cid=""
+cids=()
 redis_pid=""
 redis_log=""
 cleanup() {
   local rc=$?
-  if [[ -n "$cid" ]]; then
-    if [[ $rc -ne 0 ]]; then
-      echo "--- service log (last 40 lines)" >&2
-      podman logs --tail 40 "$cid" >&2 2>&1 || true
-    fi
-    podman rm -f -t 5 "$cid" >/dev/null 2>&1 || true
+  if [[ -n "$cid" && $rc -ne 0 ]]; then
+    echo "--- service log (last 40 lines)" >&2
+    podman logs --tail 40 "$cid" >&2 2>&1 || true
   fi
+  for id in "${cids[@]}"; do
+    podman rm -f -t 5 "$id" >/dev/null 2>&1 || true
+  done
   if [[ -n "$redis_pid" ]]; then
     kill "$redis_pid" 2>/dev/null || true
     wait "$redis_pid" 2>/dev/null || true
@@ -122,16 +123,23 @@ else
   redis_url="redis://:$redis_password@127.0.0.1:$redis_port/0"
 fi
 
-port="$(free_port)"
-# Stderr of `podman run` is dropped: podman logs harmless healthcheck-timer complaints on
-# machines without systemd. Failures still show: no container id, then the checks fail.
-cid="$(podman run -d --runtime runc "${ulimits[@]}" \
-  --network host \
-  --read-only --tmpfs /tmp:rw,size=16m,mode=1777 \
-  --cap-drop ALL --security-opt no-new-privileges \
-  -e "TRD_PORT=$port" -e "TRD_WORKERS=$WORKERS" -e "TRD_REDIS_URL=$redis_url" \
-  "$IMAGE" 2>/dev/null)" || die "podman run failed: podman run --runtime runc $IMAGE"
-echo "image-test: container ${cid:0:12} on port $port, $WORKERS workers"
+# Starts the image the way it is deployed; sets cid and port.
+cids=()
+start_service() {
+  local redis="$1" workers="$2"
+  port="$(free_port)"
+  # Stderr of `podman run` is dropped: podman logs harmless healthcheck-timer complaints on
+  # machines without systemd. Failures still show: no container id, then the checks fail.
+  cid="$(podman run -d --runtime runc "${ulimits[@]}" \
+    --network host \
+    --read-only --tmpfs /tmp:rw,size=16m,mode=1777 \
+    --cap-drop ALL --security-opt no-new-privileges \
+    -e "TRD_PORT=$port" -e "TRD_WORKERS=$workers" -e "TRD_REDIS_URL=$redis" \
+    "$IMAGE" 2>/dev/null)" || die "podman run failed: podman run --runtime runc $IMAGE"
+  cids+=("$cid")
+  echo "image-test: container ${cid:0:12} on port $port, $workers workers"
+}
+start_service "$redis_url" "$WORKERS"
 
 # --------------------------------------------------------------------------- 3.+4. API checks
 bundle="fhir_examples/classic-trd.json"
@@ -264,6 +272,39 @@ podman stop -t 15 "$cid" >/dev/null 2>&1
 exit_code="$(podman inspect --format '{{.State.ExitCode}}' "$cid")"
 [[ "$exit_code" == 0 ]] || die "the service exited with $exit_code on SIGTERM"
 echo "image-test: ok   SIGTERM stops the service cleanly (exit 0)"
+
+# --------------------------------------------------------------------------- 7. fail-open
+# Redis is a cache, not a dependency: with nothing listening at its address the service must
+# still become ready and answer.
+start_service "redis://:unused@127.0.0.1:$(free_port)/0" 1
+python3 - "http://127.0.0.1:$port" "$bundle" <<'PY'
+import json
+import sys
+import time
+import urllib.request
+
+base, bundle_path = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+while True:
+    try:
+        with urllib.request.urlopen(base + "/readyz", timeout=2) as resp:
+            if resp.status == 200:
+                break
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit("image-test: FAIL: not ready without Redis")
+    time.sleep(0.5)
+with open(bundle_path, "rb") as f:
+    req = urllib.request.Request(
+        base + "/evaluate", data=f.read(), headers={"Content-Type": "application/json"}
+    )
+with urllib.request.urlopen(req, timeout=10) as resp:
+    answer = json.loads(resp.read())
+if not isinstance(answer.get("cards"), list):
+    sys.exit("image-test: FAIL: /evaluate without Redis has no cards array")
+print(f"image-test: ok   without Redis: ready, /evaluate answers (cards: {len(answer['cards'])})")
+PY
 
 echo "image-test: PASS image $IMAGE, $((size_bytes / 1000000)) MB;" \
   "base ${base_seconds}s, build ${build_seconds}s, total $((SECONDS - t_start))s"
