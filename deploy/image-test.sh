@@ -258,6 +258,12 @@ fi
 echo "image-test: ok   the root filesystem is read-only"
 podman exec "$cid" sh -c ': > /tmp/probe && rm /tmp/probe' || die "/tmp is not writable"
 echo "image-test: ok   /tmp is writable"
+# shellcheck disable=SC2016 # expanded by the container's shell
+tools_found="$(podman exec "$cid" sh -c \
+  'for t in node npm gcc cc make pip pip3; do command -v "$t"; done
+   python3 -m pip --version 2>/dev/null' || true)"
+[[ -z "$tools_found" ]] || die "build tools in the runtime image: $tools_found"
+echo "image-test: ok   no Node, compiler, make or pip in the image"
 podman healthcheck run "$cid" >/dev/null || die "the image's HEALTHCHECK fails"
 echo "image-test: ok   HEALTHCHECK (/livez) passes"
 
