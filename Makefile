@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHARED ?= ../shared
 PORT ?= 8080
 
-.PHONY: ensure-redis setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: ensure-redis ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -54,7 +54,19 @@ compare: setup
 ensure-redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
-test: setup ensure-redis lint check-elm pytest conformance
+# The image is built and run with podman (no Docker engine needed); the base image comes from
+# mmdebstrap because no container registry is assumed reachable.
+ensure-podman:
+	@command -v podman >/dev/null && command -v buildah >/dev/null && command -v mmdebstrap >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq podman buildah runc mmdebstrap; }
+
+image-test: ensure-podman ensure-redis
+	bash deploy/image-test.sh
+
+deploy-lint:
+	bash deploy/lint.sh
+
+test: setup ensure-redis lint check-elm pytest conformance compare deploy-lint image-test
 
 bench-engine: setup
 	$(BIN)/python bench/bench_engine.py
