@@ -60,29 +60,113 @@ def _order_drug(order: dict[str, Any]) -> str:
     return str(concept.get("text") or "the drafted medication")
 
 
-def safety_cards(findings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    cards: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
+def _join(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _removals(findings: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
+    """(suggestion, candidate) -> the drafted drugs that rule it out (CQL "Draft Removals")."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        removes = f.get("removesSuggestion")
+        if isinstance(removes, dict):
+            key = (str(removes.get("suggestion")), str(removes.get("drug")))
+            out.setdefault(key, []).append(str(f.get("drug")))
+    return out
+
+
+def _draft_note(removed: dict[str, list[str]]) -> str:
+    """Which candidates a drafted order ruled out, for the card that no longer offers them."""
+    if not removed:
+        return ""
+    drafts = [d for ds in removed.values() for d in ds]
+    return content.render(content.note("draft_removed"), drafts=_join(drafts),
+                          removed=_join(list(removed)))
+
+
+def _partner(conflict: dict[str, Any]) -> str:
+    key = "partner_drafted" if conflict.get("drafted") else "partner_current"
+    return content.render(content.note(key), drug=conflict.get("drug"))
+
+
+def _summary(text: dict[str, Any], fields: dict[str, Any]) -> str | None:
+    """The short summary when the full one would reach the CDS Hooks 140-character limit."""
+    full = content.render(text["summary"], **fields)
+    return text.get("summary_short") if len(full) >= 140 and "summary_short" in text else None
+
+
+def _rule_fields(rule: str, group: list[dict[str, Any]], details: dict[str, Any]) -> dict[str, Any]:
+    """The facts a safety card of ``rule`` states, from its findings and the assessment."""
+    text = content.card_text(f"safety-{rule}")
+    plain = [f for f in group if not f.get("conflictsWith")]
+    conflicts = [f for f in group if f.get("conflictsWith")]
+    drugs = [str(f.get("drug") or "drafted medication") for f in group]
+    fields: dict[str, Any] = {"drug": _join(drugs), "drugs": _join(drugs)}
+    days = [f["washoutDaysLeft"] for f in plain if f.get("washoutDaysLeft") is not None]
+    doses = [f["dailyDoseMg"] for f in plain if f.get("dailyDoseMg") is not None]
+    if days:
+        fields["washoutDaysLeft"] = _fmt(max(days))
+    if doses:
+        fields["dailyDoseMg"] = _fmt(max(doses))
+    if conflicts:
+        fields["partners"] = _join([str(c["conflictsWith"]["drug"]) for c in conflicts])
+        lines = []
+        for drug in dict.fromkeys(str(c.get("drug")) for c in conflicts):
+            mine = [c["conflictsWith"] for c in conflicts if str(c.get("drug")) == drug]
+            # The partners' role (from the CQL) says which side of the rule the drafted drug is on.
+            lines.append(content.render(text[f"pair_with_{mine[0].get('role')}"], drug=drug,
+                                        partners=_join([_partner(c) for c in mine])))
+        fields["pairs"] = "\n".join(lines)
+    if rule == "bupropion-seizure":
+        found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
+                 if details.get(flag)]
+        fields["conditions"] = _join(found) if found else text["either"]
+    if rule == "lithium-monitoring":
+        egfr = details.get("latestEGFR")
+        fields["egfr"] = _fmt(egfr) if egfr is not None else "not recorded"
+    if rule == "citalopram-dose":
+        fields["age"] = details.get("age", "unknown")
+    return fields
+
+
+def safety_cards(findings: Sequence[dict[str, Any]],
+                 details: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One card per safety rule that a drafted order triggers (CDS Hooks: one concern, one
+    card), naming every drafted drug and, for combinations, what each is combined with.
+    Findings that only remove a suggestion make no card of their own."""
+    details = details or {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
-        rule = str(finding.get("ruleId"))
-        drug = str(finding.get("drug") or "drafted medication")
-        if (rule, drug) in seen:
+        if finding.get("removesSuggestion"):
             continue
-        seen.add((rule, drug))
-        fields = {k: _fmt(v) for k, v in finding.items() if v is not None}
-        fields["drug"] = drug
+        groups.setdefault(str(finding.get("ruleId")), []).append(finding)
+    cards: list[dict[str, Any]] = []
+    for rule, group in groups.items():
+        indicators = [str(f.get("indicator")) for f in group]
+        indicator = next((i for i in ("critical", "warning", "info") if i in indicators), None)
         kind = f"safety-{rule}"
         try:
+            text = content.card_text(kind)
+            fields = _rule_fields(rule, group, details)
+            summary = _summary(text, fields)
+            fields["renal_note"] = ""
+            if rule == "lithium-monitoring" and indicator == "warning":
+                # The CQL raises drafted lithium to a warning when eGFR is below the limit.
+                fields["renal_note"] = content.render(text["renal_note"], **fields) + " "
+                summary = text["summary_renal"]
             card = make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
-                             indicator=finding.get("indicator"))
+                             indicator=indicator, summary=summary)
         except KeyError:
+            drugs = _join([str(f.get("drug") or "drafted medication") for f in group])
             card = make_card(
                 "safety-generic",
-                summary_fields={"rule": rule, "drug": drug},
-                detail_fields={"rule": rule, "drug": drug,
+                summary_fields={"rule": rule, "drug": drugs},
+                detail_fields={"rule": rule, "drug": drugs,
                                "description": "see the cited source."},
                 overridable=True,
-                indicator=finding.get("indicator"),
+                indicator=indicator,
             )
         cards.append(card)
     return cards
@@ -140,11 +224,14 @@ def _draft_for(drafts: Sequence[dict[str, Any]], drug: str) -> dict[str, Any] | 
 
 
 def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, Any]],
-               patient_id: str | None) -> dict[str, Any] | None:
+               patient_id: str | None,
+               removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
     target = details.get("doseTarget")
     if not target or target.get("targetDailyDoseMg") is None:
         return None
     drug = target["ingredient"]
+    if ("optimize-dose", drug) in removed:
+        return None
     current = target.get("currentDailyDoseMg")
     fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
               "target_dose": _fmt(target["targetDailyDoseMg"])}
@@ -194,10 +281,14 @@ _DOSE_UNITS = {"mg/day": ("mg", "mg"), "mcg/day": ("ug", "mcg")}
 
 
 def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
-                  patient_id: str | None) -> dict[str, Any] | None:
-    agents = details.get("augmentationAgents") or []
+                  patient_id: str | None,
+                  removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
+    offered = details.get("augmentationAgents") or []
+    agents = [a for a in offered if ("augment", a["agent"]) not in removed]
     if not agents:
         return None
+    dropped = {a["agent"]: removed[("augment", a["agent"])] for a in offered
+               if ("augment", a["agent"]) in removed}
     text = content.card_text("augment")
     monitoring = content.content()["monitoring"]
     trial = _current_trial(assessment, details) or {}
@@ -211,27 +302,35 @@ def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
         ucum, shown = _DOSE_UNITS.get(agent["unit"], (agent["unit"], agent["unit"]))
         kind = "second-generation-antipsychotic" if agent["agent"] in {
             "aripiprazole", "brexpiprazole", "quetiapine", "cariprazine", "olanzapine"} else agent["agent"]
-        fields = {"agent": agent["agent"], "dose": _fmt(agent["startDose"]), "unit": shown,
+        fields = {"agent": agent["agent"], "dose": _fmt(agent["startDose"]), "unit": agent["unit"],
                   "monitoring": monitoring.get(kind, monitoring["default"])}
         resource = medication_request(patient_id=patient_id, drug=agent["agent"],
                                       rxcui=agent.get("rxcui"), daily_dose=agent["startDose"],
-                                      unit=ucum, note=f"Starting dose; {fields['monitoring']}.")
+                                      unit=ucum, note=f"Starting dose {_fmt(agent['startDose'])} {shown} "
+                                                      f"once daily; {fields['monitoring']}.")
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action("create", content.render(text["action"], **fields), resource)],
                                       recommended=index == 0))
     fields = {"base_drug": base, "agent_count": len(agents), "reason": reason,
+              "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
     return make_card("augment", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
 
 
 def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
-                 drafts: Sequence[dict[str, Any]], patient_id: str | None) -> dict[str, Any] | None:
-    options = details.get("switchCandidates") or []
+                 drafts: Sequence[dict[str, Any]], patient_id: str | None,
+                 removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
+    offered = details.get("switchCandidates") or []
+    options = [o for o in offered if ("switch-class", o["ingredient"]) not in removed]
     trial = _current_trial(assessment, details)
     if not options or not trial:
         return None
+    dropped = {o["ingredient"]: removed[("switch-class", o["ingredient"])] for o in offered
+               if ("switch-class", o["ingredient"]) in removed}
     text = content.card_text("switch-class")
-    draft = next((d for d in drafts if _draft_id(d)), None) if hook in ORDER_HOOKS else None
+    # A switch replaces a drafted order of the failing drug (a renewal); any other draft is
+    # left alone and the switch is a new order.
+    draft = _draft_for(drafts, trial["ingredient"]) if hook in ORDER_HOOKS else None
     suggestions = []
     for opt in options:
         fields = {"drug": opt["ingredient"], "dose": _fmt(opt["minAdequateMg"]),
@@ -248,6 +347,7 @@ def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
     fields = {"current_drug": trial["ingredient"], "current_class": trial["class"],
               "failed_classes": ", ".join(assessment.get("failedClasses") or []) or "none",
               "washout_note": content.note("washout") if maoi_offered else "",
+              "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
     return make_card("switch-class", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
 
@@ -260,7 +360,8 @@ def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_i
 
 
 def _referral_cards(codes: Sequence[str], details: dict[str, Any],
-                    patient_id: str | None) -> list[dict[str, Any]]:
+                    patient_id: str | None,
+                    removed: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]:
     if not patient_id:
         return []
     cards = []
@@ -276,7 +377,7 @@ def _referral_cards(codes: Sequence[str], details: dict[str, Any],
                   "priority_sentence": content.note("ect_priority_sentence") if first else ""}
         cards.append(make_card("ect", summary_fields=fields, detail_fields=fields,
                                suggestions=[_referral(text["suggestion_label"], ECT, patient_id)]))
-    if "esketamine" in codes:
+    if "esketamine" in codes and ("esketamine", "esketamine") not in removed:
         text = content.card_text("esketamine")
         note = "Esketamine nasal spray evaluation; REMS-certified setting; BP and dissociation monitoring."
         cards.append(make_card("esketamine", suggestions=[
@@ -320,23 +421,26 @@ def build_cards(
     cards: list[dict[str, Any] | None] = []
     if assessment.get("crisis"):
         cards.append(crisis_card(_crisis_evidence(details)))
-    cards += safety_cards(order_findings if hook in ORDER_HOOKS else ())
+    findings = list(order_findings) if hook in ORDER_HOOKS else []
+    # Candidates of the (draft-free, cached) assessment that the drafted orders rule out.
+    removed = _removals(findings)
+    cards += safety_cards(findings, details)
     cards.append(trd_status_card(assessment))
     if patient_id is None:
         # Actions must name their subject; without a patient id the advice cannot be actionable,
         # and an unactionable order card is worse than none.
         codes = [c for c in codes if c in {"extend-trial", "address-adherence", "review-diagnosis"}]
     if "optimize-dose" in codes:
-        cards.append(_dose_card(details, hook, drafts, patient_id))
+        cards.append(_dose_card(details, hook, drafts, patient_id, removed))
     if "extend-trial" in codes:
         cards.append(_extend_card(details))
     if "address-adherence" in codes:
         cards.append(_adherence_card(assessment, details))
     if "augment" in codes:
-        cards.append(_augment_card(assessment, details, patient_id))
+        cards.append(_augment_card(assessment, details, patient_id, removed))
     if "switch-class" in codes:
-        cards.append(_switch_card(assessment, details, hook, drafts, patient_id))
-    cards += _referral_cards(codes, details, patient_id)
+        cards.append(_switch_card(assessment, details, hook, drafts, patient_id, removed))
+    cards += _referral_cards(codes, details, patient_id, removed)
     if "review-diagnosis" in codes:
         cards.append(_diagnosis_card(assessment, details))
     return [c for c in cards if c is not None]

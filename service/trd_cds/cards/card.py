@@ -49,10 +49,12 @@ def make_card(
     links: Sequence[dict[str, Any]] = (),
     overridable: bool = False,
     indicator: str | None = None,
+    summary: str | None = None,
 ) -> dict[str, Any]:
-    """One card; empty fields are left out, as CDS Hooks forbids null or empty values."""
+    """One card; empty fields are left out, as CDS Hooks forbids null or empty values.
+    ``summary`` replaces the template's summary (a shorter wording of the same card)."""
     text = content.card_text(kind)
-    summary = content.render(text["summary"], **(summary_fields or {}))
+    summary = content.render(summary or text["summary"], **(summary_fields or {}))
     detail = content.render(text["detail"], **(detail_fields or {}))
     card: dict[str, Any] = {
         "uuid": stable_uuid(kind, summary, detail),

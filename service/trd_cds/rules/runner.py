@@ -111,15 +111,32 @@ class TrdRules:
 
     def check_orders(self, patient: PatientData, as_of: date,
                      draft_orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Safety findings for drafted MedicationRequests (order-select / order-sign)."""
+        """Safety findings for drafted MedicationRequests (order-select / order-sign).
+
+        Each finding has ``ruleId``, ``indicator``, ``orderId``, ``drug`` (the drafted drug),
+        ``washoutDaysLeft`` and ``dailyDoseMg``; at most one of two optional parts is added:
+        ``conflictsWith`` (``{drug, role, drafted}``: the other drug of a combination rule) or
+        ``removesSuggestion`` (``{drug, suggestion}``: a candidate of the cached assessment
+        that the drafts rule out, which the cards drop). The decisions are TRDAssessment's
+        "Draft Order Findings"; this method only runs it with the drafts as a parameter, so the
+        cached assessment stays free of drafts.
+        """
         orders = [o for o in draft_orders if o.get("resourceType") == "MedicationRequest"]
         if not orders:
             return []
         wrapped = FhirDataProvider(orders).retrieve("MedicationRequest")
         results = self._evaluate(patient, as_of, {DRAFT_ORDERS: list(wrapped)},
                                  expressions=["Draft Order Findings"])
-        findings: list[dict[str, Any]] = to_json(results["Draft Order Findings"]) or []
-        return findings
+        findings = to_json(results["Draft Order Findings"]) or []
+        return [_finding(f) for f in findings]
+
+
+# Optional parts of a finding: left out when empty, so a plain finding has its six keys only.
+_OPTIONAL_FINDING_KEYS = ("conflictsWith", "removesSuggestion")
+
+
+def _finding(f: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in f.items() if v is not None or k not in _OPTIONAL_FINDING_KEYS}
 
 
 def _trial(t: Mapping[str, Any]) -> dict[str, Any]:
