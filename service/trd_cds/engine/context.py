@@ -38,3 +38,6 @@ class Context:
     cache: list[Any] = field(default_factory=list)
     # Variables (query aliases, lets, function operands), by compiler-assigned slot.
     slots: list[Any] = field(default_factory=list)
+    # Hash indexes of define results that queries filter by key, built on first use (see
+    # ops.query_index); each entry keeps the list it indexes, so identity can be checked.
+    indexes: dict[Any, Any] = field(default_factory=dict)

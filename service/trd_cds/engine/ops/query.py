@@ -20,6 +20,7 @@ from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
 from ..values import Code, Concept, CqlTuple
 from .list import hashable_elements, list_distinct
+from .query_index import compile_pruner
 from .refs import IMPLICIT_ITEM
 from .structure import property_getter
 
@@ -221,7 +222,8 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
         raise lc.error("query without source", elm)
     source_evals = [lc.compile(s["expression"]) for s in sources]
     lc.push_scope()
-    memos = lc.push_query(_bound_names(elm))
+    bound = _bound_names(elm)
+    memos = lc.push_query(bound)
     try:
         alias_slots = [lc.declare(s["alias"]) for s in sources]
         lets: list[tuple[int, Evaluator]] = []
@@ -230,6 +232,7 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
             lets.append((lc.declare(let["identifier"]), expr))
         relationships = [_relationship(r, lc) for r in elm.get("relationship") or []]
         where = lc.compile(elm["where"]) if elm.get("where") else None
+        prune = compile_pruner(elm, lc, bound)
         ret = elm.get("return")
         ret_expr = lc.compile(ret["expression"]) if ret else None
         distinct = bool(ret.get("distinct", True)) if ret else False
@@ -281,6 +284,10 @@ def compile_query(elm: ElmNode, c: Compiler) -> Evaluator:
                 s = ctx.slots
                 for memo in memos:
                     s[memo] = MISSING
+                if prune is not None and not singleton:
+                    candidates = prune(ctx, items)
+                    if candidates is not None:
+                        items = candidates
                 out: list[Any] = []
                 append = out.append
                 related = [prepare(ctx) for prepare in relationships]
