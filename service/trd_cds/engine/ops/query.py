@@ -18,6 +18,7 @@ from ..compiler import LibraryCompiler, fault
 from ..context import MISSING, Context
 from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
+from ..temporal import Date, DateTime
 from ..values import Code, Concept, CqlTuple
 from .list import hashable_elements, list_distinct
 from .query_index import compile_pruner
@@ -42,15 +43,17 @@ def _compare_nulls_first(a: Any, b: Any) -> int:
     return int(pa > pb) - int(pa < pb)
 
 
-_NUMBER = object()
 _OTHER = object()
+_TIMED = object()
 
 
 def _fingerprint(v: Any) -> Any:
     """A hashable key that CQL-equal values always share (the converse need not hold), so
-    distinct only compares rows within a bucket. Numbers share one key because an imprecise
-    duration (Uncertainty) may equal an integer; temporal and interval values share one
-    because equality across offsets and precisions does not follow their fields."""
+    distinct only compares rows within a bucket. Numbers go by value (Python's int and
+    Decimal hash alike when equal; an Uncertainty equals a number only as a single point).
+    A Date equals only a Date or a DateTime without a time of the same components; a
+    DateTime with a time may equal one written in another offset, so those share one key,
+    as intervals and other values do."""
     t = type(v)
     if t is str:
         return v
@@ -64,7 +67,13 @@ def _fingerprint(v: Any) -> Any:
     if t is bool:
         return ("bool", v)
     if t is int or t is Decimal:
-        return _NUMBER
+        return ("number", v)
+    if t is Date:
+        return ("date", v._c)
+    if t is DateTime:
+        return ("date", v._c[:3]) if v._n <= 3 else _TIMED
+    if t is values.Uncertainty:
+        return ("number", v.low) if v.low is not None and v.low == v.high else _OTHER
     if t is list:
         return tuple(None if x is None else _fingerprint(x) for x in v)
     if t is Code:
