@@ -6,10 +6,17 @@
 //        [--as-of YYYY-MM-DD] [--param NAME=JSON ...] [--elm-dir cql/elm]
 //        [--valuesets cql/valuesets] [--output FILE]
 //   node cql/tools/reference-run.mjs --check [--library NAME ...] [--bundles ...] [--unordered]
-//        runs our engine too (`python -m trd_cds.engine.tool run`, same ELM, same bundles) and
-//        compares value by value; exit 1 on any difference. Without --library every library
-//        in the ELM folder that has Patient-context defines is checked (FHIRHelpers excluded);
-//        without --bundles every Bundle in fhir_examples/ is used.
+//        [--corpus N] [--seed S] [--jobs N] [--differences FILE]
+//        The reference comparison (`make compare`): runs our engine too (`python -m
+//        trd_cds.engine.tool run`, same ELM, same bundles) and compares every define's value,
+//        value by value. Without --library every library in the ELM folder that has
+//        Patient-context defines is checked (FHIRHelpers excluded); without --bundles every
+//        Bundle in fhir_examples/ is used, plus a corpus of --corpus patients (default 200, 0
+//        for none) that cql/tools/gen_corpus.py writes afresh into .build/corpus with a fixed
+//        seed. The as-of date defaults to the one of fhir_examples/manifest.json. Differences
+//        listed in tests/engine/reference_differences.json (each explained by a section of the
+//        CQL specification) are counted as documented; any other difference exits 1.
+//        The JS engine runs in --jobs processes (default: the number of CPUs).
 //   node cql/tools/reference-run.mjs --timing ROUNDS --library NAME --bundles ...
 //        prints {"loadMs", "perPatientMs": [median warm ms per bundle], "erroredDefines",
 //        "defines"} (used by bench/bench_engine.py)
@@ -20,7 +27,8 @@
 
 import { readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
 import { CQL_DIR, CHECKOUT_DIR } from "./translate.mjs";
 
@@ -30,7 +38,9 @@ const cqlfhir = require("cql-exec-fhir");
 
 function parseArgs(argv) {
   const opts = { libraries: [], bundles: [], params: [], check: false, unordered: false,
-    elmDir: join(CQL_DIR, "elm"), valuesets: join(CQL_DIR, "valuesets"), asOf: null, output: null };
+    elmDir: join(CQL_DIR, "elm"), valuesets: join(CQL_DIR, "valuesets"), asOf: null, output: null,
+    worker: false, corpus: 200, seed: 20250601, jobs: availableParallelism(),
+    differences: join(CHECKOUT_DIR, "tests", "engine", "reference_differences.json") };
   let listTarget = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -44,6 +54,11 @@ function parseArgs(argv) {
     else if (a === "--check") { opts.check = true; listTarget = null; }
     else if (a === "--unordered") { opts.unordered = true; listTarget = null; }
     else if (a === "--timing") { opts.timing = Number(argv[++i]); listTarget = null; }
+    else if (a === "--worker") { opts.worker = true; listTarget = null; }
+    else if (a === "--corpus") { opts.corpus = Number(argv[++i]); listTarget = null; }
+    else if (a === "--seed") { opts.seed = Number(argv[++i]); listTarget = null; }
+    else if (a === "--jobs") { opts.jobs = Math.max(1, Number(argv[++i])); listTarget = null; }
+    else if (a === "--differences") { opts.differences = resolve(argv[++i]); listTarget = null; }
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else if (listTarget) opts[listTarget].push(a);
     else throw new Error(`unexpected argument ${a}`);
@@ -277,6 +292,68 @@ export async function referenceRun({ library, bundles, asOf = null, params = {},
   return results;
 }
 
+// A PatientContext whose included-library contexts are shared by library (not by alias) for
+// one patient: a define of TRDCommon is then evaluated once per patient however many of the
+// compared libraries reach it. CQL defines are pure per library, patient, parameters and
+// evaluation time, so sharing changes no value; it only saves cql-execution, which caches a
+// define's value per context, from recomputing it in every library's own context tree.
+class SharedPatientContext extends cql.PatientContext {
+  constructor(library, patient, codeService, parameters, when, shared) {
+    super(library, patient, codeService, parameters, when, new cql.NullMessageListener());
+    this.shared = shared;
+  }
+
+  static for(library, patient, codeService, parameters, when, shared) {
+    const key = `${library.name}|${library.version}`;
+    let ctx = shared.get(key);
+    if (!ctx) {
+      ctx = new SharedPatientContext(library, patient, codeService, parameters, when, shared);
+      shared.set(key, ctx);
+    }
+    return ctx;
+  }
+
+  getLibraryContext(alias) {
+    return SharedPatientContext.for(this.get(alias), this.patient, this.codeService, this.parameters,
+      this.executionDateTime, this.shared);
+  }
+}
+
+// Every Patient-context define of several libraries over the bundles:
+// {library: {patient: {define: value}}}.
+export async function referenceRunAll({ libraries, bundles, asOf = null, params = {}, elmDir, valuesets }) {
+  const libs = loadElmDir(elmDir);
+  const repository = new cql.Repository(libs);
+  const codeService = new cql.CodeService(loadValueSets(valuesets));
+  const when = asOfDateTime(asOf);
+  const tops = libraries.map((name) => {
+    if (!libs[name]) throw new Error(`library ${name} not found in ${elmDir}`);
+    const lib = new cql.Library(libs[name], repository);
+    return { name, lib, defines: Object.keys(lib.expressions).filter((k) => lib.expressions[k].context === "Patient") };
+  });
+  const results = Object.fromEntries(libraries.map((name) => [name, {}]));
+  for (const file of bundles) {
+    const source = cqlfhir.PatientSource.FHIRv401();
+    source.loadBundles([JSON.parse(readFileSync(file, "utf8"))]);
+    for (let patient = source.currentPatient(); patient; patient = source.nextPatient()) {
+      const shared = new Map();
+      for (const top of tops) {
+        const ctx = SharedPatientContext.for(top.lib, patient, codeService, params, when, shared);
+        const row = {};
+        for (const name of top.defines) {
+          try {
+            row[name] = encode(await top.lib.expressions[name].execute(ctx));
+          } catch (e) {
+            row[name] = { type: "Error", message: String((e && e.message) || e).split("\n")[0] };
+          }
+        }
+        results[top.name][patient.getId()] = row;
+      }
+    }
+  }
+  return results;
+}
+
 // Warm per-patient timings: one untimed pass, then `rounds` timed passes; the median per
 // patient (ms) is reported, with the number of defines that raised errors.
 export async function referenceTiming({ library, bundles, asOf = null, params = {}, elmDir, valuesets, rounds = 5 }) {
@@ -368,17 +445,163 @@ function librariesWithPatientDefines(elmDir) {
     .some((d) => d.type !== "FunctionDef" && d.context === "Patient"));
 }
 
-function oursRun(opts, library) {
-  const python = existsSync(join(CHECKOUT_DIR, ".venv", "bin", "python"))
-    ? join(CHECKOUT_DIR, ".venv", "bin", "python") : "python3";
-  const args = ["-m", "trd_cds.engine.tool", "run", "--library", library,
-    "--elm-dir", opts.elmDir, "--valuesets", opts.valuesets];
+// --- the comparison ---------------------------------------------------------------------------
+
+function pythonExecutable() {
+  const venv = join(CHECKOUT_DIR, ".venv", "bin", "python");
+  return existsSync(venv) ? venv : "python3";
+}
+
+// Runs a command; resolves with its stdout, rejects with its stderr on a non-zero exit.
+function runProcess(command, args, what) {
+  return new Promise((ok, fail) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const out = [];
+    const err = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => err.push(d));
+    child.on("error", fail);
+    child.on("close", (code) => {
+      if (code === 0) ok(Buffer.concat(out).toString("utf8"));
+      else fail(new Error(`${what} failed (exit ${code}): ${Buffer.concat(err).toString("utf8").trim().slice(0, 2000)}`));
+    });
+  });
+}
+
+function commonArgs(opts) {
+  const args = ["--elm-dir", opts.elmDir, "--valuesets", opts.valuesets];
   if (opts.asOf) args.push("--as-of", opts.asOf);
   for (const p of opts.params) args.push("--param", p);
-  args.push("--bundle", ...opts.bundles);
-  const r = spawnSync(python, args, { encoding: "utf8", maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`our engine failed for ${library}: ${(r.stderr || "").trim().slice(0, 2000)}`);
-  return JSON.parse(r.stdout);
+  return args;
+}
+
+// Our engine over all libraries in one process: {library: {patient: row}}.
+async function oursRunAll(opts, libraries) {
+  const args = ["-m", "trd_cds.engine.tool", "run", ...commonArgs(opts)];
+  for (const library of libraries) args.push("--library", library);
+  args.push("--by-library", "--bundle", ...opts.bundles);
+  return JSON.parse(await runProcess(pythonExecutable(), args, "our engine"));
+}
+
+// The reference engine in `jobs` processes, each over every libraries and a share of the bundles.
+async function theirsRunAll(opts, libraries) {
+  const jobs = Math.max(1, Math.min(opts.jobs, opts.bundles.length));
+  const shares = Array.from({ length: jobs }, (_, j) => opts.bundles.filter((_, i) => i % jobs === j));
+  const script = new URL(import.meta.url).pathname;
+  const outputs = await Promise.all(shares.map((share) => {
+    const args = ["--max-old-space-size=4096", script, "--worker", ...commonArgs(opts)];
+    for (const library of libraries) args.push("--library", library);
+    return runProcess(process.execPath, [...args, "--bundles", ...share], "cql-execution");
+  }));
+  const merged = Object.fromEntries(libraries.map((name) => [name, {}]));
+  for (const text of outputs) {
+    for (const [library, rows] of Object.entries(JSON.parse(text))) Object.assign(merged[library], rows);
+  }
+  return merged;
+}
+
+function manifestAsOf() {
+  const file = join(CHECKOUT_DIR, "fhir_examples", "manifest.json");
+  if (!existsSync(file)) return null;
+  return JSON.parse(readFileSync(file, "utf8")).asOf || null;
+}
+
+async function generateCorpus(opts) {
+  const dir = join(CHECKOUT_DIR, ".build", "corpus");
+  const args = [join(CQL_DIR, "tools", "gen_corpus.py"), dir, "--patients", String(opts.corpus),
+    "--seed", String(opts.seed)];
+  if (opts.asOf) args.push("--as-of", opts.asOf);
+  await runProcess(pythonExecutable(), args, "gen_corpus.py");
+  return readdirSync(dir).filter((f) => /^corpus-\d+\.json$/.test(f)).sort().map((f) => join(dir, f));
+}
+
+// Documented differences: each entry names the patients (or "*"), the libraries (or "*") and
+// regular expressions over the difference path after "$.<patient>." that it explains.
+export function loadDifferences(file) {
+  if (!existsSync(file)) return [];
+  const doc = JSON.parse(readFileSync(file, "utf8"));
+  return (doc.differences || []).map((d) => ({ ...d, regexes: (d.paths || []).map((p) => new RegExp(p)), seen: 0 }));
+}
+
+function documentedBy(entries, library, patient, diff) {
+  const path = diff.split(": ")[0].slice(`$.${patient}.`.length);
+  return entries.find((e) => (e.libraries || ["*"]).some((l) => l === "*" || l === library)
+    && (e.patients || ["*"]).some((p) => p === "*" || p === patient)
+    && e.regexes.some((r) => r.test(path)));
+}
+
+// Compares define by define; prints every undocumented difference and the counts.
+export function compareAll(ours, theirs, libraries, entries, unordered, write) {
+  const totals = { values: 0, differing: 0, documented: 0, undocumented: 0, patients: new Set() };
+  for (const library of libraries) {
+    const o = ours[library] || {};
+    const t = theirs[library] || {};
+    const counts = { values: 0, documented: 0, undocumented: 0 };
+    for (const patient of [...new Set([...Object.keys(o), ...Object.keys(t)])].sort()) {
+      totals.patients.add(patient);
+      const orow = o[patient] || {};
+      const trow = t[patient] || {};
+      for (const define of [...new Set([...Object.keys(orow), ...Object.keys(trow)])].sort()) {
+        counts.values += 1;
+        const path = `$.${patient}.${define}`;
+        const diffs = !(define in orow) ? [`${path}: missing in ours`]
+          : !(define in trow) ? [`${path}: missing in theirs`]
+            : compareResults(orow[define], trow[define], unordered, path);
+        if (diffs.length === 0) continue;
+        const unexplained = diffs.filter((d) => {
+          const entry = documentedBy(entries, library, patient, d);
+          if (entry) entry.seen += 1;
+          return !entry;
+        });
+        if (unexplained.length) {
+          counts.undocumented += 1;
+          for (const d of unexplained.slice(0, 20)) write(`${library} ${d}\n`);
+          if (unexplained.length > 20) write(`${library} ${path}: ... ${unexplained.length - 20} more\n`);
+        } else {
+          counts.documented += 1;
+        }
+      }
+    }
+    write(`${library}: ${counts.values} values, ${counts.undocumented} differing, `
+      + `${counts.documented} documented difference(s)\n`);
+    totals.values += counts.values;
+    totals.documented += counts.documented;
+    totals.undocumented += counts.undocumented;
+  }
+  return totals;
+}
+
+async function check(opts) {
+  if (!opts.asOf) opts.asOf = manifestAsOf();
+  const started = Date.now();
+  let corpusSize = 0;
+  if (opts.bundles.length === 0) {
+    opts.bundles = defaultBundles();
+    if (opts.corpus > 0) {
+      const corpus = await generateCorpus(opts);
+      corpusSize = corpus.length;
+      opts.bundles.push(...corpus);
+    }
+  }
+  const libraries = opts.libraries.length ? opts.libraries : librariesWithPatientDefines(opts.elmDir);
+  if (opts.bundles.length === 0 || libraries.length === 0) {
+    process.stdout.write(`compare: nothing to compare (${libraries.length} libraries, ${opts.bundles.length} bundles)\n`);
+    return 0;
+  }
+  process.stdout.write(`compare: ${libraries.length} libraries over ${opts.bundles.length} bundles `
+    + `(${opts.bundles.length - corpusSize} given or examples, ${corpusSize} generated, seed ${opts.seed}), `
+    + `as of ${opts.asOf || "today"}, ${Math.min(opts.jobs, opts.bundles.length)} reference process(es)\n`);
+  const [ours, theirs] = await Promise.all([oursRunAll(opts, libraries), theirsRunAll(opts, libraries)]);
+  const entries = loadDifferences(opts.differences);
+  const totals = compareAll(ours, theirs, libraries, entries, opts.unordered, (t) => process.stdout.write(t));
+  for (const e of entries) {
+    if (e.seen) process.stdout.write(`documented (${e.id}, ${e.cqlSpec}): ${e.seen} difference(s)\n`);
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`compare: ${totals.values} values compared over ${totals.patients.size} patients, `
+    + `${totals.undocumented + totals.documented} differing, ${totals.documented} documented, `
+    + `${totals.undocumented} undocumented (${seconds} s)\n`);
+  return totals.undocumented ? 1 : 0;
 }
 
 async function main(argv) {
@@ -395,36 +618,22 @@ async function main(argv) {
     process.stdout.write(JSON.stringify(timing) + "\n");
     return 0;
   }
-  if (!opts.check) {
-    if (opts.libraries.length !== 1 || opts.bundles.length === 0) {
-      process.stderr.write("usage: reference-run.mjs --library NAME --bundles FILE... [--check]\n");
-      return 2;
-    }
-    const results = await referenceRun({ library: opts.libraries[0], bundles: opts.bundles,
+  if (opts.worker) {
+    const results = await referenceRunAll({ libraries: opts.libraries, bundles: opts.bundles,
       asOf: opts.asOf, params, elmDir: opts.elmDir, valuesets: opts.valuesets });
-    const text = JSON.stringify(results, null, 2) + "\n";
-    if (opts.output) writeFileSync(opts.output, text); else process.stdout.write(text);
+    process.stdout.write(JSON.stringify(results) + "\n");
     return 0;
   }
-  if (opts.bundles.length === 0) opts.bundles = defaultBundles();
-  const libraries = opts.libraries.length ? opts.libraries : librariesWithPatientDefines(opts.elmDir);
-  if (opts.bundles.length === 0 || libraries.length === 0) {
-    process.stdout.write(`compare: nothing to compare (${libraries.length} libraries, ${opts.bundles.length} bundles)\n`);
-    return 0;
+  if (opts.check) return check(opts);
+  if (opts.libraries.length !== 1 || opts.bundles.length === 0) {
+    process.stderr.write("usage: reference-run.mjs --library NAME --bundles FILE... [--check]\n");
+    return 2;
   }
-  let differences = 0;
-  for (const library of libraries) {
-    const theirs = await referenceRun({ library, bundles: opts.bundles, asOf: opts.asOf, params,
-      elmDir: opts.elmDir, valuesets: opts.valuesets });
-    const ours = oursRun(opts, library);
-    const diffs = compareResults(ours, theirs, opts.unordered);
-    const total = Object.values(theirs).reduce((n, row) => n + Object.keys(row).length, 0);
-    for (const d of diffs) process.stdout.write(`${library} ${d}\n`);
-    process.stdout.write(`${library}: ${total} values over ${Object.keys(theirs).length} patients, ${diffs.length} difference(s)\n`);
-    differences += diffs.length;
-  }
-  process.stdout.write(`compare: ${differences} difference(s)\n`);
-  return differences ? 1 : 0;
+  const results = await referenceRun({ library: opts.libraries[0], bundles: opts.bundles,
+    asOf: opts.asOf, params, elmDir: opts.elmDir, valuesets: opts.valuesets });
+  const text = JSON.stringify(results, null, 2) + "\n";
+  if (opts.output) writeFileSync(opts.output, text); else process.stdout.write(text);
+  return 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

@@ -1,11 +1,14 @@
 """The ``cql`` command line: conformance suite, running a library over bundles, comparing.
 
     cql conformance DIR [--baseline FILE] [--update-baseline] [-k FILTER] [--workers N]
-    cql run --library NAME --bundle FILE [--bundle FILE ...] [--as-of YYYY-MM-DD]
-            [--param NAME=JSON ...] [--elm-dir cql/elm] [--valuesets cql/valuesets]
+    cql run --library NAME [--library NAME ... --by-library] --bundle FILE [--bundle FILE ...]
+            [--as-of YYYY-MM-DD] [--param NAME=JSON ...] [--elm-dir cql/elm]
+            [--valuesets cql/valuesets]
     cql compare --library NAME --bundles FILE ... [--as-of ...] [--unordered]
 
-``run`` prints the results file of ``../shared/cql-toolchain/ENCODING.md``; ``compare`` runs
+``run`` prints the results file of ``../shared/cql-toolchain/ENCODING.md`` (every
+Patient-context define of the library for each bundle's patient); with ``--by-library`` it
+evaluates several libraries in one go and prints ``{library: results file}``. ``compare`` runs
 the same ELM over the same bundles with the reference JS engine (``cql/tools/reference-run.mjs``)
 and lists every value that differs. Also runnable as ``python -m trd_cds.engine.tool``.
 """
@@ -46,7 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (("run", "evaluate a library over patient bundles"),
                             ("compare", "compare our results with the reference JS engine")):
         r = sub.add_parser(name, help=help_text)
-        r.add_argument("--library", required=True)
+        if name == "run":
+            r.add_argument("--library", dest="libraries", action="append", required=True,
+                           help="library name; repeat it with --by-library")
+            r.add_argument("--by-library", action="store_true",
+                           help="print {library: results} (needed for more than one --library)")
+        else:
+            r.add_argument("--library", required=True)
         r.add_argument("--bundle", "--bundles", dest="bundles", nargs="+", action="extend",
                        required=True, help="FHIR Bundle JSON file(s), one patient each")
         r.add_argument("--as-of", dest="as_of", help="evaluation date YYYY-MM-DD (default today)")
@@ -67,7 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import CqlError
     try:
         if args.command == "run":
-            _write_json(_run(args), args.output)
+            if len(args.libraries) > 1 and not args.by_library:
+                raise ValueError("several --library need --by-library")
+            results = _run_libraries(args)
+            _write_json(results if args.by_library else results[args.libraries[0]], args.output)
             return 0
         if args.command == "compare":
             return _compare(args)
@@ -193,15 +205,20 @@ def _parse_params(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    return evaluate_bundles(
-        library=args.library,
+def _run_libraries(args: argparse.Namespace) -> dict[str, dict[str, dict[str, Any]]]:
+    libraries = args.libraries if hasattr(args, "libraries") else [args.library]
+    return evaluate_libraries(
+        libraries=libraries,
         bundles=[Path(b) for b in args.bundles],
         elm_dir=_default_dir(args.elm_dir, "cql", "elm"),
         valueset_dir=_default_dir(args.valuesets, "cql", "valuesets"),
         as_of=args.as_of,
         parameters=_parse_params(args.param),
     )
+
+
+def _run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    return _run_libraries(args)[args.library]
 
 
 def as_of_now(as_of: str | None) -> DateTime:
@@ -214,30 +231,44 @@ def evaluate_bundles(*, library: str, bundles: Sequence[Path], elm_dir: Path,
                      valueset_dir: Path | None = None, as_of: str | None = None,
                      parameters: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """The results file (ENCODING.md) of every Patient-context define over each bundle."""
+    return evaluate_libraries(libraries=[library], bundles=bundles, elm_dir=elm_dir,
+                              valueset_dir=valueset_dir, as_of=as_of,
+                              parameters=parameters)[library]
+
+
+def evaluate_libraries(*, libraries: Sequence[str], bundles: Sequence[Path], elm_dir: Path,
+                       valueset_dir: Path | None = None, as_of: str | None = None,
+                       parameters: dict[str, Any] | None = None
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{library: results file}`` for several libraries; the ELM is loaded and each bundle
+    read once."""
     from . import Engine, FhirDataProvider, ValueSetDirectory
 
     engine = Engine.from_elm_dir(elm_dir)
     terminology = (ValueSetDirectory.from_directory(valueset_dir)
                    if valueset_dir is not None and valueset_dir.is_dir() else None)
-    lib = engine.library(library)
-    names = [name for name, entry in lib.defs.items() if entry.context == "Patient"]
+    libs = {name: engine.library(name) for name in libraries}
+    names = {name: [d for d, entry in lib.defs.items() if entry.context == "Patient"]
+             for name, lib in libs.items()}
     now = as_of_now(as_of)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in libraries}
     for path in bundles:
         bundle = json.loads(path.read_bytes())
         patient_id = _patient_id(bundle, path)
-        ctx = engine.context(lib, data=FhirDataProvider.from_bundle(bundle), now=now,
-                             parameters=parameters, terminology=terminology)
-        row: dict[str, Any] = {}
-        for name in names:
-            evaluator = lib.defs[name].evaluator
-            try:
-                if evaluator is None:
-                    raise RuntimeError(f"define {name} was not compiled")
-                row[name] = encode(evaluator(ctx), default_offset=Decimal(0))
-            except Exception as exc:  # one failing define is a value of the results file
-                row[name] = encode_error(exc)
-        results[patient_id] = row
+        data = FhirDataProvider.from_bundle(bundle)
+        for library, lib in libs.items():
+            ctx = engine.context(lib, data=data, now=now, parameters=parameters,
+                                 terminology=terminology)
+            row: dict[str, Any] = {}
+            for name in names[library]:
+                evaluator = lib.defs[name].evaluator
+                try:
+                    if evaluator is None:
+                        raise RuntimeError(f"define {name} was not compiled")
+                    row[name] = encode(evaluator(ctx), default_offset=Decimal(0))
+                except Exception as exc:  # one failing define is a value of the results file
+                    row[name] = encode_error(exc)
+            results[library][patient_id] = row
     return results
 
 
