@@ -204,9 +204,8 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
             "maudsley": maudsley})
     failed = [t for t in trials if t.get("failed") and t.get("inCurrentEpisode")]
     if status == "not-met" and failed:
-        label = f"{failed[-1]['ingredient']} ({failed[-1]['class']})"
-        return make_card("trd-one-failure", summary_fields={"trial": label},
-                         detail_fields={"trial": label})
+        fields = {"drug": failed[-1]["ingredient"], "class_name": failed[-1]["class"]}
+        return make_card("trd-one-failure", summary_fields=fields, detail_fields=fields)
     return None
 
 
@@ -344,7 +343,12 @@ def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action(kind, content.render(text[template], **fields), resource)]))
     maoi_offered = any(o["drugClass"] == "MAOI" for o in options)
+    # Switch applies to a failed trial, or to a current one that shows non-response after the
+    # adequate duration at an adequate dose (RULES.md §12); the card says which.
+    reason_key = "reason_failed" if trial.get("failed") else "reason_non_response"
+    names = {"drug": trial["ingredient"], "class_name": trial["class"]}
     fields = {"current_drug": trial["ingredient"], "current_class": trial["class"],
+              "reason": content.render(text[reason_key], **names),
               "failed_classes": ", ".join(assessment.get("failedClasses") or []) or "none",
               "washout_note": content.note("washout") if maoi_offered else "",
               "draft_note": _draft_note(dropped),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +13,7 @@ from . import content
 
 # Stable uuids: the same advice for the same data gets the same uuid across calls, so an EHR
 # can deduplicate and feedback can be tied back to the card type.
+_SPACES = re.compile(r"(?<=\S) {2,}|[ ]+(?=\n)|[ ]+$")
 _NAMESPACE = uuid.UUID("6f1d3c52-8a37-4f0e-9b55-2f4a1d9e7c10")
 
 
@@ -55,7 +57,8 @@ def make_card(
     ``summary`` replaces the template's summary (a shorter wording of the same card)."""
     text = content.card_text(kind)
     summary = content.render(summary or text["summary"], **(summary_fields or {}))
-    detail = content.render(text["detail"], **(detail_fields or {}))
+    # Optional fields left empty must not leave runs of spaces behind.
+    detail = _SPACES.sub(" ", content.render(text["detail"], **(detail_fields or {})))
     card: dict[str, Any] = {
         "uuid": stable_uuid(kind, summary, detail),
         "summary": summary,
