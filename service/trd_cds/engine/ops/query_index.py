@@ -1,27 +1,35 @@
 """Key lookups instead of scans for queries over define results.
 
-A query such as ``Data."Products" P where P.rxcui in Codes(CC)`` or ``"Records" R where
-R.ingredient = I and …`` runs once per calling row, and each run used to test the where
-clause on every element of the define. When one conjunct of the where clause is
-``Alias.path = E`` or ``Alias.path in E`` with ``E`` independent of the query's own
-variables, the rows that can pass are exactly those whose key equals (one of) the value(s)
-of ``E``: they are looked up in a hash index of the define's list, built once per
-evaluation, and the complete where clause is still evaluated on each of them. So the result
-is the same as a scan; only rows that cannot pass are skipped.
+A query such as ``Data."Products" P where P.rxcui in Codes(CC)`` or ``"Scores" S where
+S.takenOn in window`` runs once per calling row, and each run used to test its where clause
+on every element of the define. When conjuncts of the where clause compare a property of the
+alias with an expression ``E`` that does not read the query's own variables -
 
-Only String and Integer keys are indexed (there Python equality is CQL equality). Rows whose
-key is anything else (null, a FHIR primitive, a Decimal, …) are kept as candidates, and
-whenever ``E`` gives anything but Strings and Integers the query scans as before.
+* ``A.path = E`` or ``A.path in E`` (a list): rows looked up by key in a hash index;
+* ``A.path in E`` (an interval), ``A.path > E``, ``>=``, ``<``, ``<=``: rows found by
+  binary search in the define's rows sorted by that property -
+
+only rows that can pass are visited: the index of the define's list is built once per
+evaluation, and the complete where clause is still evaluated on every candidate, in the
+source's order. So the result is the same as a scan's; only rows that cannot pass are skipped.
+
+Hash keys are Strings and Integers (there Python equality is CQL equality); range keys are
+Dates of day precision (there component order is CQL order). Rows whose key is anything else
+(null, a FHIR primitive, a Decimal, a partial date, …) always stay candidates, and a value of
+``E`` of any other kind prunes nothing.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 
 from ..compiler import LibraryCompiler, _reads_any
 from ..context import Context
 from ..registry import ElmNode
+from ..temporal import Date
+from ..values import Interval
 from .structure import property_getter
 
 # (ctx, source rows) -> the rows that may pass the where clause, or None to scan them all.
@@ -29,6 +37,14 @@ Pruner = Callable[[Context, list[Any]], list[Any] | None]
 
 # Below this many rows a scan costs less than a lookup.
 _MIN_ROWS = 8
+
+# `E op A.path` read as `A.path op' E`.
+_FLIPPED = {"Equal": "Equal", "Greater": "Less", "GreaterOrEqual": "LessOrEqual",
+            "Less": "Greater", "LessOrEqual": "GreaterOrEqual"}
+_RANGE_OPS = frozenset({"In", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"})
+
+# Nodes with an effect besides their value, or whose value may differ between calls.
+_IMPURE = frozenset({"Message", "Now", "Today", "TimeOfDay"})
 
 
 def _conjuncts(tree: ElmNode) -> list[ElmNode]:
@@ -57,86 +73,168 @@ def _has_node(tree: Any, kinds: frozenset[str]) -> bool:
     return False
 
 
-# Nodes with an effect besides their value, or whose value is not the same on every call.
-_IMPURE = frozenset({"Message", "Now", "Today", "TimeOfDay"})
-
-
-def _simple(v: Any) -> bool:
+def _hashable(v: Any) -> bool:
     t = type(v)
     return t is str or t is int
+
+
+def _day(v: Any) -> tuple[int, int, int] | None:
+    """The components of a Date of day precision (else None)."""
+    if type(v) is Date and v._n == 3:
+        return v._c  # type: ignore[return-value]
+    return None
+
+
+def _stored(ctx: Context, name: Any, items: list[Any]) -> Any:
+    """The index ``name`` of this evaluation, if it was built for this very list."""
+    found = ctx.indexes.get(name)
+    return found[1] if found is not None and found[0] is items else None
+
+
+# One usable conjunct: (operator, property path, the other side compiled).
+Plan = tuple[str, str, Callable[[Context], Any]]
 
 
 def compile_pruner(elm: ElmNode, lc: LibraryCompiler, bound: frozenset[str]) -> Pruner | None:
     """A pruner for a single-source query over a define, or None when none applies.
 
-    Call it while the query's scope is open: the key expression is compiled in it."""
+    Call it while the query's scope is open: the compared expressions are compiled in it."""
     sources = elm.get("source") or []
     where = elm.get("where")
     if len(sources) != 1 or not isinstance(where, dict):
         return None
-    if sources[0].get("expression", {}).get("type") != "ExpressionRef":
+    ref = sources[0].get("expression") or {}
+    if ref.get("type") != "ExpressionRef":
         return None  # only a define's result is the same list object on every run
     alias = sources[0]["alias"]
-    ref = sources[0]["expression"]
     define = (lc.library.included(ref.get("libraryName")).name, ref.get("name"))
+    plans: list[Plan] = []
     for conjunct in _conjuncts(where):
         kind = conjunct.get("type")
         operands = conjunct.get("operand")
-        if kind not in ("Equal", "In") or not isinstance(operands, list) or len(operands) != 2:
+        if not isinstance(kind, str) or not isinstance(operands, list) or len(operands) != 2:
             continue
         left, right = operands
         path = _alias_path(left, alias)
-        if path is None and kind == "Equal":
+        if path is None and kind in _FLIPPED:
+            kind = _FLIPPED[kind]
             left, right = right, left
             path = _alias_path(left, alias)
-        if path is None or not isinstance(right, dict):
+        if path is None or (kind not in _RANGE_OPS and kind != "Equal"):
             continue
-        if _reads_any(right, bound) or _has_node(right, _IMPURE):
+        if not isinstance(right, dict) or _reads_any(right, bound) or _has_node(right, _IMPURE):
             continue
-        return _pruner(kind == "In", path, lc.compile(right), (define, path))
-    return None
+        plans.append((kind, path, lc.compile(right)))
+    if not plans:
+        return None
+    return _pruner(plans, define)
 
 
-def _pruner(many: bool, path: str, key_expr: Callable[[Context], Any], name: Any) -> Pruner:
-    get = property_getter(path)
+def _pruner(plans: list[Plan], define: Any) -> Pruner:
+    hash_plans = [p for p in plans if p[0] in ("Equal", "In")]
+    range_path = next((p[1] for p in plans if p[0] in _RANGE_OPS), None)
+    range_plans = [p for p in plans if p[1] == range_path and p[0] in _RANGE_OPS]
+    getters = {path: property_getter(path) for _, path, _ in plans}
 
-    def build(items: list[Any]) -> tuple[list[Any], dict[Any, list[int]], list[int]]:
-        by_key: dict[Any, list[int]] = {}
-        others: list[int] = []
-        for i, item in enumerate(items):
-            key = get(item)
-            if _simple(key):
-                by_key.setdefault(key, []).append(i)
+    def hash_index(ctx: Context, items: list[Any], path: str,
+                   ) -> tuple[dict[Any, list[int]], list[int]]:
+        name = (define, path, "hash")
+        index = _stored(ctx, name, items)
+        if index is None:
+            get = getters[path]
+            by_key: dict[Any, list[int]] = {}
+            others: list[int] = []
+            for i, item in enumerate(items):
+                key = get(item)
+                if _hashable(key):
+                    by_key.setdefault(key, []).append(i)
+                else:
+                    others.append(i)
+            index = (by_key, others)
+            ctx.indexes[name] = (items, index)
+        return index  # type: ignore[no-any-return]
+
+    def range_index(ctx: Context, items: list[Any], path: str,
+                    ) -> tuple[list[Any], list[int], list[int]]:
+        name = (define, path, "range")
+        index = _stored(ctx, name, items)
+        if index is None:
+            get = getters[path]
+            keyed: list[tuple[Any, int]] = []
+            others: list[int] = []
+            for i, item in enumerate(items):
+                day = _day(get(item))
+                if day is None:
+                    others.append(i)
+                else:
+                    keyed.append((day, i))
+            keyed.sort()
+            index = ([k for k, _ in keyed], [i for _, i in keyed], others)
+            ctx.indexes[name] = (items, index)
+        return index  # type: ignore[no-any-return]
+
+    def by_hash(ctx: Context, items: list[Any]) -> list[int] | None:
+        for kind, path, expr in hash_plans:
+            wanted = expr(ctx)
+            if kind == "Equal":
+                if not _hashable(wanted):
+                    continue
+                keys = [wanted]
             else:
-                others.append(i)
-        return items, by_key, others
+                if type(wanted) is not list:
+                    continue  # an interval (see by_range) or null
+                keys = [w for w in wanted if w is not None]
+                if not all(_hashable(k) for k in keys):
+                    continue
+            by_key, others = hash_index(ctx, items, path)
+            if len(keys) == 1 and not others:
+                return by_key.get(keys[0], [])
+            found = set(others)
+            for k in keys:
+                found.update(by_key.get(k, ()))
+            return sorted(found)
+        return None
+
+    def by_range(ctx: Context, items: list[Any]) -> list[int] | None:
+        low: Any = None
+        high: Any = None
+        for kind, _, expr in range_plans:
+            value = expr(ctx)
+            if kind == "In":
+                if type(value) is not Interval:
+                    continue
+                lo, hi = _day(value.low), _day(value.high)
+            elif kind in ("Greater", "GreaterOrEqual"):
+                lo, hi = _day(value), None
+            else:
+                lo, hi = None, _day(value)
+            # Bounds are kept inclusive: the where clause decides about the rows on them.
+            if lo is not None and (low is None or lo > low):
+                low = lo
+            if hi is not None and (high is None or hi < high):
+                high = hi
+        if low is None and high is None:
+            return None
+        keys, positions, others = range_index(ctx, items, range_path)  # type: ignore[arg-type]
+        start = 0 if low is None else bisect_left(keys, low)
+        stop = len(keys) if high is None else bisect_right(keys, high)
+        if start >= stop:
+            return list(others)
+        found = positions[start:stop]
+        if others:
+            found = found + others
+        found.sort()
+        return found
 
     def prune(ctx: Context, items: list[Any]) -> list[Any] | None:
         if len(items) < _MIN_ROWS:
             return None
         try:
-            wanted = key_expr(ctx)
+            found = by_hash(ctx, items) if hash_plans else None
+            if found is None and range_plans:
+                found = by_range(ctx, items)
         except Exception:
             return None  # the scan raises it where the where clause would
-        if many:
-            if type(wanted) is not list:
-                return None  # null, or an interval: scan
-            keys = [w for w in wanted if w is not None]
-            if not all(_simple(k) for k in keys):
-                return None
-        elif _simple(wanted):
-            keys = [wanted]
-        else:
-            return None
-        index = ctx.indexes.get(name)
-        if index is None or index[0] is not items:
-            index = ctx.indexes[name] = build(items)
-        _, by_key, others = index
-        if len(keys) == 1 and not others:
-            return [items[i] for i in by_key.get(keys[0], ())]
-        positions = set(others)
-        for k in keys:
-            positions.update(by_key.get(k, ()))
-        return [items[i] for i in sorted(positions)]
+        return None if found is None else [items[i] for i in found]
 
     return prune
