@@ -3,6 +3,9 @@ and an in-process client for the app (httpx ASGI transport, lifespan run)."""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -12,11 +15,21 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 from fastapi import FastAPI
+
+# The test settings, explicitly: a development service (no CDS client authentication; the
+# auth tests turn it on with their own issuer and keys), whose FHIR fallback may call the
+# plain-http loopback servers the tests run. Set before anything reads the environment, so
+# that `Settings()` here and in `trd-cds serve` subprocesses agree. Production defaults are
+# tested by passing explicit values (constructor values beat the environment).
+os.environ["TRD_ENV"] = "development"
+os.environ["TRD_FHIR_ALLOW_HTTP"] = "true"
+os.environ["TRD_FHIR_ALLOW_PRIVATE_ADDRESSES"] = "true"
 
 from trd_cds.app import create_app
 from trd_cds.fhir.crisis import crisis_signal
@@ -326,11 +339,14 @@ def make_client() -> Callable[..., Any]:
 class FakeFhirServer:
     """A FHIR server the tests control. The first path segment picks a behaviour:
     ok (one page), paged (three pages), loop (next → itself), unauthorized (401),
-    broken (500), slow (never in time), foreign (next → another host)."""
+    broken (500), slow (never in time), foreign (next → another host), garbage (malformed
+    JSON), huge (a multi-megabyte page), redirect (302 elsewhere), drip (a body trickling in),
+    cookie (sets a session cookie, records the cookies it is sent)."""
 
     def __init__(self, resources: list[dict[str, Any]]) -> None:
         self.resources = resources
         self.requests: list[tuple[str, str | None]] = []
+        self.cookies: list[str | None] = []
         self.app = self._build()
 
     def _of_type(self, resource_type: str) -> list[dict[str, Any]]:
@@ -341,8 +357,18 @@ class FakeFhirServer:
 
         from starlette.applications import Starlette
         from starlette.requests import Request
-        from starlette.responses import JSONResponse
+        from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
         from starlette.routing import Route
+
+        FHIR_JSON = "application/fhir+json"
+
+        async def drip() -> AsyncIterator[bytes]:
+            # A body that never finishes in time: one byte at a time.
+            yield b'{"resourceType": "Bundle", "entry": [  '
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                yield b" "
+            yield b"]}"
 
         def bundle(resources: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
             body: dict[str, Any] = {
@@ -354,7 +380,7 @@ class FakeFhirServer:
                 body["link"] = [{"relation": "next", "url": next_url}]
             return body
 
-        async def handle(request: Request) -> JSONResponse:
+        async def handle(request: Request) -> Response:
             mode = request.path_params["mode"]
             rest = request.path_params["rest"]
             self.requests.append((f"/{mode}/{rest}", request.headers.get("authorization")))
@@ -365,6 +391,17 @@ class FakeFhirServer:
                 return JSONResponse({"resourceType": "OperationOutcome"}, status_code=500)
             if mode == "slow":
                 await asyncio.sleep(30)
+            if mode == "garbage":
+                return Response(b'{"resourceType": "Bundle", "entry": [', media_type=FHIR_JSON)
+            if mode == "huge":
+                filler = [{"resource": {"resourceType": "Basic", "id": "x" * 60}}] * 50_000
+                return JSONResponse({"resourceType": "Bundle", "entry": filler})
+            if mode == "redirect":
+                return RedirectResponse("http://elsewhere.example/fhir/" + rest, status_code=302)
+            if mode == "drip":
+                return StreamingResponse(drip(), media_type=FHIR_JSON)
+            if mode == "cookie":
+                self.cookies.append(request.headers.get("cookie"))
             if resource_type == "Patient":
                 found = self._of_type("Patient")
                 if not found:
@@ -380,7 +417,10 @@ class FakeFhirServer:
                 page = int(request.query_params.get("page", "0"))
                 chunk = matches[page::3]
                 return JSONResponse(bundle(chunk, f"{base}?page={page + 1}" if page < 2 else None))
-            return JSONResponse(bundle(matches))
+            response = JSONResponse(bundle(matches))
+            if mode == "cookie":
+                response.set_cookie("session", f"ehr-session-{len(self.cookies)}")
+            return response
 
         return Starlette(routes=[Route("/{mode}/{rest:path}", handle)])
 
@@ -391,3 +431,132 @@ class FakeFhirServer:
 @pytest.fixture
 def fake_fhir_server() -> Callable[[list[dict[str, Any]]], FakeFhirServer]:
     return FakeFhirServer
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+# ------------------------------------------------------------------- a trusted CDS client (EHR)
+BASE_URL = "https://cds.example.org"
+
+
+@functools.cache
+def _signing_keys() -> dict[str, Any]:
+    """One key of each kind the service accepts; made once (RSA generation is slow)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    return {
+        "ec384": ec.generate_private_key(ec.SECP384R1()),
+        "ec256": ec.generate_private_key(ec.SECP256R1()),
+        "rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "rsa-next": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    }
+
+
+def public_jwk(kid: str, alg: str | None = None) -> dict[str, Any]:
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    key = _signing_keys()[kid]
+    converter = RSAAlgorithm if kid.startswith("rsa") else ECAlgorithm
+    jwk: dict[str, Any] = dict(converter.to_jwk(key.public_key(), as_dict=True))
+    jwk.update(kid=kid, use="sig")
+    if alg:
+        jwk["alg"] = alg
+    return jwk
+
+
+class CdsClientIssuer:
+    """An EHR that signs CDS Hooks JWTs; its JWK Set is a file the service reads."""
+
+    DEFAULT_ALG: ClassVar[dict[str, str]] = {
+        "ec384": "ES384",
+        "ec256": "ES256",
+        "rsa": "RS384",
+        "rsa-next": "RS384",
+    }
+
+    def __init__(self, directory: Path, iss: str = "https://ehr.example.org/fhir") -> None:
+        self.iss = iss
+        self.jwks_file = directory / "ehr-jwks.json"
+        self.publish("ec384", "ec256", "rsa")
+
+    def publish(self, *kids: str) -> None:
+        self.jwks_file.write_text(json.dumps({"keys": [public_jwk(k) for k in kids]}))
+
+    def token(
+        self,
+        path: str,
+        *,
+        kid: str = "ec384",
+        alg: str | None = None,
+        aud: Any = None,
+        headers: dict[str, Any] | None = None,
+        omit: tuple[str, ...] = (),
+        **claims: Any,
+    ) -> str:
+        import jwt
+
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self.iss,
+            "aud": aud if aud is not None else BASE_URL + path,
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+        }
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if k not in omit}
+        return jwt.encode(
+            payload,
+            _signing_keys()[kid],
+            algorithm=alg or self.DEFAULT_ALG[kid],
+            headers={"kid": kid, "typ": "JWT", **(headers or {})},
+        )
+
+    def auth(self, path: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(path, **kw)}"}
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Production settings that trust this issuer (and nothing else)."""
+        from trd_cds.settings import TrustedIssuer
+
+        values: dict[str, Any] = {
+            "env": "production",
+            "public_base_url": BASE_URL,
+            "auth_issuers": [TrustedIssuer(iss=self.iss, jwks_file=self.jwks_file)],
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+
+@pytest.fixture
+def cds_issuer(tmp_path: Path) -> CdsClientIssuer:
+    return CdsClientIssuer(tmp_path)

@@ -7,6 +7,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -15,8 +16,17 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from trd_cds.api.auth import (
+    AuthGate,
+    AuthMiddleware,
+    MemoryReplayGuard,
+    RedisReplayGuard,
+    ReplayGuard,
+    TokenVerifier,
+)
 from trd_cds.api.errors import install_error_handlers
 from trd_cds.api.evaluation import Evaluator
+from trd_cds.api.jwks import JwksCache
 from trd_cds.api.metrics import Metrics, mark_worker_gone
 from trd_cds.api.middleware import RequestContextMiddleware
 from trd_cds.api.protocols import CardBuilder, CrisisSignal, RulesEngine
@@ -29,6 +39,8 @@ from trd_cds.cache.redis_cache import RedisCache
 from trd_cds.cache.single_flight import SingleFlightCache
 from trd_cds.fhir.bundle import InputLimits
 from trd_cds.fhir.client import FhirClient
+from trd_cds.fhir.client_policy import FhirServerPolicy
+from trd_cds.fhir.client_transport import guarded_transport
 from trd_cds.fhir.crisis import crisis_signal as data_crisis_signal
 from trd_cds.logging_setup import configure_logging
 from trd_cds.settings import Settings
@@ -88,6 +100,56 @@ def _make_cache(settings: Settings, metrics: Metrics) -> tuple[ResultCache, Feed
     return redis, RedisFeedbackStore(redis.client)
 
 
+def auth_config_problem(settings: Settings) -> str | None:
+    """Why authentication, though required, cannot work; None when it can (or is off)."""
+    if not settings.auth_enforced:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("TRD_AUTH_ISSUERS", settings.auth_issuers),
+            ("TRD_PUBLIC_BASE_URL", settings.public_base_url),
+        )
+        if not value
+    ]
+    if missing:
+        return f"CDS client authentication is required but {' and '.join(missing)} not set"
+    return None
+
+
+def _fhir_http_client(settings: Settings) -> httpx.AsyncClient:
+    """The prefetch fallback's client: public addresses only (unless allowed), no redirects,
+    no proxy from the environment, and no cookies (one EHR session must never ride along
+    with another call)."""
+    return httpx.AsyncClient(
+        transport=guarded_transport(allow_private=settings.fhir_allow_private_addresses),
+        timeout=httpx.Timeout(settings.fhir_request_timeout_seconds),
+        follow_redirects=False,
+        trust_env=False,
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+    )
+
+
+def _log_security_posture(
+    settings: Settings, problem: str | None, policy: FhirServerPolicy
+) -> None:
+    if not settings.auth_enforced:
+        log.warning(
+            "CDS client authentication is OFF (TRD_ENV=development or TRD_AUTH_REQUIRED=false): "
+            "anyone who can reach this service can call it"
+        )
+    if problem is not None:
+        log.error("not ready: %s; every call is refused (401)", problem)
+    if not policy.fallback_enabled:
+        log.info("FHIR server fallback off: TRD_ALLOWED_FHIR_SERVERS is empty")
+    elif policy.open_when_unlisted:
+        log.warning("FHIR server fallback may call any server (development, no allowlist)")
+    if not settings.development and (
+        settings.fhir_allow_http or settings.fhir_allow_private_addresses
+    ):
+        log.warning("FHIR server fallback allows plain http or private addresses in production")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -101,6 +163,14 @@ def create_app(
     """Build the app. Anything injected is used as is (and not closed by the app)."""
     settings = settings or Settings()
     metrics = Metrics()
+    gate = AuthGate(enforced=settings.auth_enforced, public_base_url=settings.public_base_url)
+    gate.on_failure = metrics.auth_failure
+    problem = auth_config_problem(settings)
+    policy = FhirServerPolicy(
+        allowed_prefixes=tuple(settings.allowed_fhir_servers),
+        open_when_unlisted=settings.fhir_fallback_open,
+        allow_http=settings.fhir_allow_http,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,11 +179,36 @@ def create_app(
         result_cache = cache if cache is not None else made_cache
         assert result_cache is not None
         store = feedback or made_feedback or MemoryFeedbackStore()
-        client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.fhir_request_timeout_seconds),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=False,
-        )
+        client = http_client or _fhir_http_client(settings)
+        _log_security_posture(settings, problem, policy)
+        jwks_http: httpx.AsyncClient | None = None
+        if settings.auth_enforced and problem is None:
+            jwks_http = httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.auth_jwks_timeout_seconds),
+                follow_redirects=False,
+                trust_env=False,
+            )
+            replay: ReplayGuard = (
+                RedisReplayGuard(
+                    result_cache.client,
+                    timeout_seconds=settings.redis_timeout_ms / 1000,
+                    failure_threshold=settings.breaker_failures,
+                    cooldown_seconds=settings.breaker_cooldown_seconds,
+                )
+                if isinstance(result_cache, RedisCache)
+                else MemoryReplayGuard()
+            )
+            gate.verifier = TokenVerifier(
+                settings.auth_issuers,
+                jwks=JwksCache(
+                    jwks_http,
+                    max_age=settings.auth_jwks_cache_seconds,
+                    min_refresh=settings.auth_jwks_min_refresh_seconds,
+                ),
+                replay=replay,
+                leeway_seconds=settings.auth_leeway_seconds,
+                max_lifetime_seconds=settings.auth_max_token_lifetime_seconds,
+            )
         evaluator = Evaluator(
             cache=SingleFlightCache(
                 result_cache, lock_wait_seconds=settings.redis_lock_wait_ms / 1000
@@ -137,7 +232,14 @@ def create_app(
             evaluator=evaluator,
             cache=result_cache,
             feedback=store,
-            fhir_client=FhirClient(client, page_limit=settings.fhir_page_limit),
+            fhir_client=FhirClient(
+                client,
+                page_limit=settings.fhir_page_limit,
+                max_response_bytes=settings.fhir_max_response_bytes,
+                request_timeout_seconds=settings.fhir_request_timeout_seconds,
+            ),
+            fhir_policy=policy,
+            config_problem=problem,
         )
         app.state.services = state
         loader: asyncio.Task[None] | None = None
@@ -153,6 +255,9 @@ def create_app(
                 loader.cancel()
             if http_client is None:
                 await client.aclose()
+            if jwks_http is not None:
+                gate.verifier = None
+                await jwks_http.aclose()
             if own_cache:
                 await result_cache.aclose()
             evaluator.close()
@@ -161,16 +266,20 @@ def create_app(
     app = FastAPI(
         title="trd-cds",
         lifespan=lifespan,
+        version=_version(),
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
+    app.state.auth_gate = gate
     install_error_handlers(app)
     app.include_router(hooks.router)
     app.include_router(evaluate.router)
     app.include_router(health.router)
     if settings.bench_echo:
         app.add_api_route("/_bench/echo", _echo, methods=["POST"])
+    # Outermost last: request context → CORS (answers preflights) → authentication → routes.
+    app.add_middleware(AuthMiddleware, gate=gate)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -180,6 +289,15 @@ def create_app(
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trd-cds")
+    except PackageNotFoundError:
+        return "0"
 
 
 async def _echo(request: Request) -> Response:

@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TrustedIssuer(BaseModel):
+    """A CDS client (EHR) whose JWTs are accepted, and where its public keys are published.
+
+    `jwks_url` or `jwks_file` is the issuer's own JWK Set; `jku` lists the only JWK Set URLs a
+    token's `jku` header may point to (a token naming any other is refused). `tenant`, when set,
+    must equal the token's `tenant` claim.
+    """
+
+    iss: str = Field(min_length=1)
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    jku: list[str] = Field(default_factory=list)
+    tenant: str | None = None
+
+    @model_validator(mode="after")
+    def _has_keys(self) -> TrustedIssuer:
+        if self.jwks_url and self.jwks_file:
+            raise ValueError(f"issuer {self.iss}: give jwks_url or jwks_file, not both")
+        if not (self.jwks_url or self.jwks_file or self.jku):
+            raise ValueError(f"issuer {self.iss}: needs jwks_url, jwks_file or a jku allowlist")
+        return self
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRD_", extra="ignore")
+
+    # production: CDS clients must authenticate; development: they need not (a warning says so).
+    env: Literal["production", "development"] = "production"
+
+    # Trusting CDS clients (CDS Hooks 2.0): every call carries `Authorization: Bearer <JWT>`.
+    # None: required in production, not in development.
+    auth_required: bool | None = None
+    # The canonical URL clients call this service at (scheme, host, optional path prefix, e.g.
+    # https://cds.hospital.org/trd); a token's `aud` must be this plus the path called.
+    public_base_url: str | None = None
+    # JSON list of TrustedIssuer objects, e.g.
+    # [{"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json"}]
+    auth_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    auth_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    # A token living longer than this (exp - iat) is refused: it bounds replay-store size too.
+    auth_max_token_lifetime_seconds: int = Field(default=600, ge=30, le=86_400)
+    auth_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    # An unknown `kid` refreshes the key set at most this often (per key set).
+    auth_jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    auth_jwks_timeout_seconds: float = Field(default=2.0, gt=0)
 
     # Cache: no Redis URL means the in-process cache.
     redis_url: str | None = None
@@ -27,6 +71,8 @@ class Settings(BaseSettings):
     max_entries: int = Field(default=5_000, ge=1)
     max_json_depth: int = Field(default=64, ge=8)
     strict_validation: bool = False
+    # A client sending its body slower than this gets 408 (slow-body attacks hold a worker).
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Time budgets.
     evaluation_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -35,17 +81,36 @@ class Settings(BaseSettings):
     fhir_deadline_seconds: float = Field(default=2.0, gt=0)
     fhir_request_timeout_seconds: float = Field(default=1.0, gt=0)
     fhir_page_limit: int = Field(default=10, ge=1)
-    # When set, the only FHIR servers (URL prefixes) the prefetch fallback may call: fhirServer
-    # comes from the request, and an open fetcher is a server-side request forgery tool.
+    fhir_max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # The only FHIR servers (URL prefixes) the prefetch fallback may call: fhirServer comes from
+    # the request, and an open fetcher is a server-side request forgery tool. Empty: no fallback
+    # in production; any server in development.
     allowed_fhir_servers: list[str] = Field(default_factory=list)
+    # Development only: plain-http FHIR servers, and servers on private, loopback or
+    # link-local addresses (every resolved address is checked at connect time).
+    fhir_allow_http: bool = False
+    fhir_allow_private_addresses: bool = False
 
     # Rules: CQL parameter overrides, as a JSON object in TRD_RULES_PARAMETERS.
     rules_parameters: dict[str, Any] = Field(default_factory=dict)
 
-    # Browser-based CDS clients call across origins (CDS Hooks 2.0, CORS).
+    # Browser-based CDS clients call across origins (CDS Hooks 2.0, CORS): list the EHR origins.
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
 
     log_level: str = "INFO"
     log_json: bool = True
     # Benchmarks only: exposes POST /_bench/echo, the orjson round-trip floor.
     bench_echo: bool = False
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def auth_enforced(self) -> bool:
+        return self.auth_required if self.auth_required is not None else not self.development
+
+    @property
+    def fhir_fallback_open(self) -> bool:
+        """May the fallback call any server? Only in development with no allowlist."""
+        return self.development and not self.allowed_fhir_servers

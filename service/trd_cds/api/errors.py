@@ -23,6 +23,7 @@ _HTTP_CODES = {
     404: "not-found",
     405: "not-supported",
     406: "not-supported",
+    408: "timeout",
     412: "required",
     413: "too-costly",
     415: "not-supported",

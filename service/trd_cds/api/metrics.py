@@ -83,6 +83,16 @@ class Metrics:
             registry=r,
         )
 
+        self.auth_failures = Counter(
+            "trd_cds_auth_failures_total",
+            "CDS client calls refused (401) by reason: expired, wrong-audience, replayed ...",
+            ["reason"],
+            registry=r,
+        )
+
+    def auth_failure(self, reason: str) -> None:
+        self.auth_failures.labels(reason).inc()
+
     def cache_event(self, backend: str, event: CacheEvent) -> None:
         self.cache_events.labels(backend, event).inc()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -10,6 +10,7 @@ from trd_cds.cache.base import ResultCache
 from trd_cds.cache.feedback_store import FeedbackStore
 from trd_cds.fhir.bundle import InputLimits
 from trd_cds.fhir.client import FhirClient
+from trd_cds.fhir.client_policy import FhirServerPolicy
 from trd_cds.settings import Settings
 
 from .evaluation import Evaluator
@@ -25,7 +26,10 @@ class Services:
     cache: ResultCache
     feedback: FeedbackStore
     fhir_client: FhirClient | None = None
+    fhir_policy: FhirServerPolicy = field(default_factory=FhirServerPolicy)
     not_ready_reason: str | None = "starting"
+    # Set when the service cannot accept anyone (authentication required but not configured).
+    config_problem: str | None = None
 
 
 def services(request: Request) -> Services:

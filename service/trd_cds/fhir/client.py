@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import orjson
+
+from .client_transport import BlockedAddress
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +26,31 @@ class FhirFetchError(Exception):
 def _same_origin(url: str, base: str) -> bool:
     # The bearer token may only ever be sent to the server the EHR named.
     a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(b.path.rstrip("/"))
+    prefix = b.path.rstrip("/")
+    under = not prefix or a.path == prefix or a.path.startswith(prefix + "/")
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and under
 
 
 class FhirClient:
-    """GETs one prefetch query and returns its resources, following `Bundle.link[next]`."""
+    """GETs one prefetch query and returns its resources, following `Bundle.link[next]`.
 
-    def __init__(self, http: httpx.AsyncClient, *, page_limit: int = 10) -> None:
+    Bounded everywhere: pages per query, bytes per response, and time per request (the whole
+    request, not only each socket read: a server dripping bytes cannot stretch it). The
+    access token goes in the Authorization header of these GETs and nowhere else.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        page_limit: int = 10,
+        max_response_bytes: int = 8 * 1024 * 1024,
+        request_timeout_seconds: float = 1.0,
+    ) -> None:
         self._http = http
         self._page_limit = page_limit
+        self._max_bytes = max_response_bytes
+        self._request_timeout = request_timeout_seconds
 
     async def fetch(self, base: str, query: str, token: str | None) -> list[dict[str, Any]]:
         base = base.rstrip("/") + "/"
@@ -66,25 +85,50 @@ class FhirClient:
 
     async def _get(self, url: str, headers: dict[str, str]) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, headers=headers)
+            async with asyncio.timeout(self._request_timeout):
+                status, content = await self._read(url, headers)
+        except TimeoutError:
+            raise FhirFetchError("timeout") from None
         except httpx.TimeoutException:
             raise FhirFetchError("timeout") from None
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            if isinstance(exc.__cause__, BlockedAddress):
+                raise FhirFetchError("blocked-address") from None
             raise FhirFetchError("transport") from None
-        if response.status_code in (401, 403):
+        if status in (401, 403):
             raise FhirFetchError("unauthorized")
-        if response.status_code == 404:
+        if status == 404:
             # A read of something that does not exist: no data, like a null prefetch.
             return {"resourceType": "Bundle", "type": "searchset", "entry": []}
-        if response.status_code >= 400:
-            raise FhirFetchError(f"http-{response.status_code // 100}xx")
+        if 300 <= status < 400:
+            # Redirects are never followed: they could lead the token to another host.
+            raise FhirFetchError("redirect")
+        if status >= 400 or status < 200:
+            raise FhirFetchError(f"http-{status // 100}xx")
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise FhirFetchError("not-json") from None
         if not isinstance(body, dict):
             raise FhirFetchError("not-a-resource")
         return body
+
+    async def _read(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        """Status and body, refusing a body larger than the limit as it streams in."""
+        async with self._http.stream(
+            "GET", url, headers=headers, follow_redirects=False
+        ) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_bytes:
+                raise FhirFetchError("too-large")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise FhirFetchError("too-large")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
 
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -46,7 +46,9 @@ async def evaluate(request: Request) -> Response:
     state = services(request)
     as_of = parse_as_of(request.query_params.get("asOf"))
     check_json_content_type(request)
-    body = await read_body(request, state.limits.max_bytes)
+    body = await read_body(
+        request, state.limits.max_bytes, timeout=state.settings.body_read_timeout_seconds
+    )
     patient, validate = read_bundle(body, state.limits)
     try:
         answer = await evaluate_patient(state.evaluator, patient, as_of, validate)

@@ -21,6 +21,8 @@ async def livez() -> Response:
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
     state = services(request)
+    if state.config_problem is not None:
+        return error_response(503, f"not ready: {state.config_problem}")
     if not state.evaluator.ready:
         return error_response(503, f"not ready: {state.not_ready_reason or 'starting'}")
     rules = state.evaluator.rules

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from trd_cds.fhir.bundle import load_json, patient_data_from_entries
+from trd_cds.fhir.client_policy import FhirServerPolicy, FhirServerRefused
 from trd_cds.fhir.outcome import FhirInputError, Issue
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.fhir.prefetch import deduplicate, resolve_prefetch
@@ -51,15 +52,15 @@ async def call_service(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     state = services(request)
     check_json_content_type(request)
-    document = load_json(await read_body(request, state.limits.max_bytes), state.limits)
+    document = load_json(await _body(request, state), state.limits)
     hook = parse_hook_request(document, service)
-    _check_fhir_server(hook.fhir_server, state.settings.allowed_fhir_servers)
+    fhir_server = _usable_fhir_server(hook.fhir_server, state.fhir_policy)
     as_of = date.today()
 
     gathered = await resolve_prefetch(
         hook.prefetch,
         hook.context,
-        fhir_server=hook.fhir_server,
+        fhir_server=fhir_server,
         access_token=hook.access_token,
         client=state.fhir_client,
         deadline_seconds=state.settings.fhir_deadline_seconds,
@@ -92,18 +93,22 @@ async def call_service(service_id: str, request: Request) -> Response:
     return _json({"cards": evaluation.cards})
 
 
-def _check_fhir_server(url: str | None, allowed: list[str]) -> None:
-    if url is None or not allowed:
-        return
-    if not any(
-        url == prefix.rstrip("/") or url.startswith(prefix.rstrip("/") + "/") for prefix in allowed
-    ):
-        raise FhirInputError.of(
-            400,
-            "fhirServer is not one this service may call",
-            code="security",
-            expression="fhirServer",
-        )
+async def _body(request: Request, state: Services) -> bytes:
+    return await read_body(
+        request, state.limits.max_bytes, timeout=state.settings.body_read_timeout_seconds
+    )
+
+
+def _usable_fhir_server(url: str | None, policy: FhirServerPolicy) -> str | None:
+    """The fhirServer to fetch missing data from; None when there is none or the fallback is
+    off. A server the policy refuses is the caller's error (400), and is never contacted."""
+    if url is None or not policy.fallback_enabled:
+        return None
+    try:
+        policy.check(url)
+    except FhirServerRefused as exc:
+        raise FhirInputError.of(400, str(exc), code="security", expression="fhirServer") from None
+    return url
 
 
 async def _missing_data(
@@ -149,7 +154,7 @@ async def feedback(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     state = services(request)
     check_json_content_type(request)
-    document = load_json(await read_body(request, state.limits.max_bytes), state.limits)
+    document = load_json(await _body(request, state), state.limits)
     entries = parse_feedback(document)
     types = await state.feedback.card_types([entry["card"] for entry in entries])
     await state.feedback.record(service.id, entries)

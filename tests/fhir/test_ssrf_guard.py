@@ -1,0 +1,281 @@
+"""The prefetch fallback cannot be turned into a request-forgery tool: https, an allowlist,
+public addresses only (checked at connect time), no redirects, no cookies, bounded answers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import FakeFhirServer, FakeRules, Fhir, ThreadedServer, fake_cards, running_app
+from trd_cds.app import _fhir_http_client, create_app
+from trd_cds.fhir.client import FhirClient, FhirFetchError
+from trd_cds.fhir.client_policy import FhirServerPolicy, FhirServerRefused, is_public_address
+from trd_cds.fhir.client_transport import GuardedBackend, guarded_transport
+from trd_cds.settings import Settings
+
+# ------------------------------------------------------------------------------ URL policy
+ALLOWED = ("https://fhir.hospital.example/R4", "https://ehr.example.org:8443/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://fhir.hospital.example/R4",
+        "https://FHIR.hospital.example/R4/",
+        "https://fhir.hospital.example:443/R4/tenant/1",
+        "https://ehr.example.org:8443/anything",
+    ],
+)
+def test_listed_servers_pass(url: str) -> None:
+    FhirServerPolicy(allowed_prefixes=ALLOWED).check(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://fhir.hospital.example/R4",  # plain http
+        "https://fhir.hospital.example/R4x",  # not under the prefix
+        "https://fhir.hospital.example/",  # above it
+        "https://fhir.hospital.example.evil.example/R4",
+        "https://fhir.hospital.example@evil.example/R4",  # user info
+        "https://user:pw@fhir.hospital.example/R4",
+        "https://fhir.hospital.example:8443/R4",  # another port
+        "https://ehr.example.org/anything",  # default port is not 8443
+        "https://fhir.hospital.example/R4?x=1",
+        "https://fhir.hospital.example/R4#f",
+        "https://fhir.hospital.example:99999/R4",
+        "ftp://fhir.hospital.example/R4",
+        "https:///R4",
+    ],
+)
+def test_everything_else_is_refused(url: str) -> None:
+    with pytest.raises(FhirServerRefused):
+        FhirServerPolicy(allowed_prefixes=ALLOWED).check(url)
+
+
+def test_without_an_allowlist_production_has_no_fallback_and_development_any_https() -> None:
+    production = FhirServerPolicy()
+    assert not production.fallback_enabled
+    with pytest.raises(FhirServerRefused):
+        production.check("https://fhir.hospital.example/R4")
+    development = FhirServerPolicy(open_when_unlisted=True)
+    development.check("https://anything.example/fhir")
+    with pytest.raises(FhirServerRefused):
+        development.check("http://anything.example/fhir")
+    FhirServerPolicy(open_when_unlisted=True, allow_http=True).check("http://anything.example/")
+
+
+def test_settings_choose_the_policy() -> None:
+    assert Settings(env="production", allowed_fhir_servers=[]).fhir_fallback_open is False
+    assert Settings(env="development", allowed_fhir_servers=[]).fhir_fallback_open is True
+    assert (
+        Settings(env="development", allowed_fhir_servers=["https://a/"]).fhir_fallback_open is False
+    )
+    assert Settings(env="production", fhir_allow_http=False).fhir_allow_http is False
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped
+        ("::ffff:8.8.8.8", True),
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("not-an-address", False),
+    ],
+)
+def test_public_addresses(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+# ----------------------------------------------------------------- connect-time address check
+@pytest.fixture
+def loopback_fhir() -> Any:
+    server = FakeFhirServer([Fhir.patient(), Fhir.statement(1), Fhir.phq9(1)])
+    with ThreadedServer(server.app) as live:
+        yield server, live
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_loopback_is_refused_before_any_byte_is_sent(loopback_fhir: Any, host: str) -> None:
+    server, live = loopback_fhir
+    async with httpx.AsyncClient(transport=guarded_transport()) as http:
+        client = FhirClient(http)
+        with pytest.raises(FhirFetchError, match="blocked-address"):
+            await client.fetch(f"http://{host}:{live.port}/ok", "Patient/p1", "tkn")
+    assert server.requests == []
+
+
+async def test_loopback_is_reached_when_explicitly_allowed(loopback_fhir: Any) -> None:
+    server, live = loopback_fhir
+    async with httpx.AsyncClient(transport=guarded_transport(allow_private=True)) as http:
+        found = await FhirClient(http).fetch(
+            f"{live.url}/ok", "MedicationStatement?patient=p1", None
+        )
+    assert [r["id"] for r in found] == ["ms1"]
+    assert len(server.requests) == 1
+
+
+async def test_every_resolved_address_must_be_public(monkeypatch: Any) -> None:
+    """A name resolving to one public and one private address is refused as a whole."""
+    import asyncio
+    import socket
+
+    async def fake_getaddrinfo(host: str, port: int, **kw: Any) -> list[Any]:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port)),
+        ]
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "getaddrinfo", fake_getaddrinfo)
+    import httpcore
+
+    with pytest.raises(httpcore.ConnectError, match="non-public"):
+        await GuardedBackend().connect_tcp("mixed.example", 443, timeout=1)
+
+
+async def test_the_service_client_blocks_private_addresses_and_keeps_no_cookies(
+    loopback_fhir: Any,
+) -> None:
+    server, live = loopback_fhir
+    async with _fhir_http_client(Settings(fhir_allow_private_addresses=False)) as http:
+        with pytest.raises(FhirFetchError, match="blocked-address"):
+            await FhirClient(http).fetch(f"{live.url}/ok", "Patient/p1", None)
+    async with _fhir_http_client(Settings(fhir_allow_private_addresses=True)) as http:
+        client = FhirClient(http)
+        await client.fetch(f"{live.url}/cookie", "MedicationStatement?patient=p1", None)
+        await client.fetch(f"{live.url}/cookie", "MedicationStatement?patient=p1", None)
+        assert len(http.cookies.jar) == 0
+    # The EHR's session cookie from one call never rides along with the next.
+    assert server.cookies == [None, None]
+
+
+# ------------------------------------------------------------------------ through the service
+def _hook(fhir_server: str, prefetch: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": fhir_server,
+        "fhirAuthorization": {
+            "access_token": "ehr-access-token-xyz",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "trd",
+        },
+        "context": {"userId": "Practitioner/dr1", "patientId": "p1"},
+    }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    return body
+
+
+def _production(**kw: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "production",
+        "auth_required": False,
+        "fhir_allow_http": False,
+        "fhir_allow_private_addresses": False,
+    }
+    values.update(kw)
+    return Settings(**values)
+
+
+async def test_http_fhir_server_is_refused_in_production(loopback_fhir: Any) -> None:
+    server, live = loopback_fhir
+    settings = _production(allowed_fhir_servers=[live.url])
+    app = create_app(settings, rules=FakeRules(), card_builder=fake_cards)
+    async with running_app(app) as client:
+        response = await client.post("/cds-services/trd-patient-view", json=_hook(f"{live.url}/ok"))
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["code"] == "security"
+    assert server.requests == []
+
+
+async def test_listed_https_server_on_a_private_address_is_not_contacted(
+    loopback_fhir: Any,
+) -> None:
+    server, live = loopback_fhir
+    base = f"https://localhost:{live.port}"
+    app = create_app(
+        _production(allowed_fhir_servers=[base]), rules=FakeRules(), card_builder=fake_cards
+    )
+    async with running_app(app) as client:
+        response = await client.post("/cds-services/trd-patient-view", json=_hook(f"{base}/ok"))
+        metrics = (await client.get("/metrics")).text
+    assert response.status_code == 412
+    assert server.requests == []
+    assert 'trd_cds_fhir_fetch_total{key="patient",result="blocked-address"} 1.0' in metrics
+
+
+async def test_production_without_an_allowlist_ignores_fhir_server(loopback_fhir: Any) -> None:
+    server, live = loopback_fhir
+    prefetch = {
+        "patient": Fhir.patient(),
+        "medicationStatements": Fhir.bundle([Fhir.statement(1)], bundle_type="searchset"),
+    }
+    app = create_app(_production(), rules=FakeRules(), card_builder=fake_cards)
+    async with running_app(app) as client:
+        without_data = await client.post(
+            "/cds-services/trd-patient-view", json=_hook(f"{live.url}/ok")
+        )
+        with_data = await client.post(
+            "/cds-services/trd-patient-view", json=_hook(f"{live.url}/ok", prefetch)
+        )
+    assert without_data.status_code == 412
+    assert with_data.status_code == 200
+    assert server.requests == []
+
+
+# ---------------------------------------------------------------------- hostile FHIR servers
+async def _fetch(mode: str, **client_kw: Any) -> tuple[Any, Exception | None]:
+    server = FakeFhirServer([Fhir.patient(), *(Fhir.statement(n) for n in range(3))])
+    async with server.client() as http:
+        try:
+            await FhirClient(http, **client_kw).fetch(
+                f"http://fhir.test/{mode}", "MedicationStatement?patient=p1", "tkn"
+            )
+        except FhirFetchError as exc:
+            return server, exc
+    return server, None
+
+
+async def test_redirects_are_not_followed() -> None:
+    server, error = await _fetch("redirect")
+    assert isinstance(error, FhirFetchError) and error.reason == "redirect"
+    assert len(server.requests) == 1
+
+
+async def test_malformed_json_is_a_failed_fetch() -> None:
+    _, error = await _fetch("garbage")
+    assert isinstance(error, FhirFetchError) and error.reason == "not-json"
+
+
+async def test_a_response_larger_than_the_bound_is_refused() -> None:
+    _, error = await _fetch("huge", max_response_bytes=1024 * 1024)
+    assert isinstance(error, FhirFetchError) and error.reason == "too-large"
+
+
+async def test_a_dripping_response_is_cut_at_the_request_budget() -> None:
+    started = time.perf_counter()
+    _, error = await _fetch("drip", request_timeout_seconds=0.3)
+    assert isinstance(error, FhirFetchError) and error.reason == "timeout"
+    assert time.perf_counter() - started < 2.5
