@@ -1,0 +1,63 @@
+"""distinct buckets rows by a fingerprint so it does not compare every row with every other:
+the result must be that of the plain pairwise definition, for every mix of values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trd_cds.engine.ops.query import _fingerprint, _same, distinct_rows
+from trd_cds.engine.temporal import Date, DateTime
+from trd_cds.engine.values import CqlTuple, Uncertainty
+
+
+def pairwise_distinct(rows: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for row in rows:
+        if not any(_same(row, kept) for kept in out):
+            out.append(row)
+    return out
+
+
+dates = st.one_of(
+    st.builds(Date, st.just(2024), st.sampled_from([1, 2]), st.sampled_from([1, 2, None])),
+    st.builds(Date, st.just(2024), st.none(), st.none()),
+)
+datetimes = st.one_of(
+    st.builds(DateTime, st.just(2024), st.just(1), st.sampled_from([1, 2]),
+              offset=st.sampled_from([None, Decimal(0), Decimal(1)])),
+    st.builds(DateTime, st.just(2024), st.just(1), st.sampled_from([1, 2]),
+              st.sampled_from([0, 1, 23]), st.just(0),
+              offset=st.sampled_from([None, Decimal(0), Decimal(1)])),
+)
+numbers = st.one_of(
+    st.sampled_from([0, 1, 2]),
+    st.sampled_from([Decimal("1"), Decimal("1.0"), Decimal("2.50")]),
+    st.builds(Uncertainty, st.sampled_from([1, 2]), st.sampled_from([1, 2, 3])),
+)
+temporals = st.one_of(dates, datetimes)
+tuples = st.builds(lambda a, b: CqlTuple(a=a, b=b), st.one_of(st.none(), temporals),
+                   st.one_of(st.none(), numbers))
+# A CQL list holds values of one type (a temporal list may mix Dates and DateTimes).
+rows = st.one_of(*(st.lists(st.one_of(st.none(), kind), max_size=12)
+                   for kind in (numbers, temporals, tuples, st.sampled_from(["a", "b"]))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows)
+def test_distinct_equals_pairwise_definition(values: list[Any]) -> None:
+    # The same objects in the same order: first occurrences are kept.
+    assert [id(v) for v in distinct_rows(values)] == [id(v) for v in pairwise_distinct(values)]
+
+
+def test_dates_of_different_days_fall_in_different_buckets() -> None:
+    a = CqlTuple(takenOn=Date(2024, 1, 1), score=Decimal(5))
+    b = CqlTuple(takenOn=Date(2024, 1, 2), score=Decimal(5))
+    assert _fingerprint(a) != _fingerprint(b)
+    # Equal values always share a bucket, whatever their representation.
+    assert _fingerprint(Date(2024, 1, 1)) == _fingerprint(DateTime(2024, 1, 1))
+    assert _fingerprint(1) == _fingerprint(Decimal("1.00"))
+    assert _fingerprint(Uncertainty(3, 3)) == _fingerprint(3)
