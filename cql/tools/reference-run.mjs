@@ -515,17 +515,45 @@ async function generateCorpus(opts) {
   return readdirSync(dir).filter((f) => /^corpus-\d+\.json$/.test(f)).sort().map((f) => join(dir, f));
 }
 
-// Documented differences: each entry names the patients (or "*"), the libraries (or "*") and
-// regular expressions over the difference path after "$.<patient>." that it explains.
+// Documented differences. A path entry names the patients (or "*"), the libraries (or "*") and
+// regular expressions over the difference path after "$.<patient>." that it explains. A
+// "sortedBy" entry explains, for any patient, a list define (regular expression "defines")
+// whose items are the same on both sides but in another order, when ours is sorted by those
+// keys as the CQL asks and the reference's list is not.
 export function loadDifferences(file) {
   if (!existsSync(file)) return [];
   const doc = JSON.parse(readFileSync(file, "utf8"));
-  return (doc.differences || []).map((d) => ({ ...d, regexes: (d.paths || []).map((p) => new RegExp(p)), seen: 0 }));
+  return (doc.differences || []).map((d) => ({ ...d, regexes: (d.paths || []).map((p) => new RegExp(p)),
+    defineRegex: d.defines ? new RegExp(d.defines) : null, seen: 0 }));
+}
+
+const sortKey = (v) => (v && typeof v === "object" && "value" in v ? v.value : v);
+
+function keyOrder(a, b, keys) {
+  for (const k of keys) {
+    const x = sortKey(a[k]);
+    const y = sortKey(b[k]);
+    if (x === y) continue;
+    if (x == null) return -1;
+    if (y == null) return 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+const isSortedBy = (list, keys) => Array.isArray(list)
+  && list.every((x, i) => i === 0 || keyOrder(list[i - 1], x, keys) <= 0);
+
+function orderExplainedBy(entries, library, define, ours, theirs) {
+  return entries.find((e) => e.sortedBy && e.defineRegex && e.defineRegex.test(define)
+    && (e.libraries || ["*"]).some((l) => l === "*" || l === library)
+    && compareResults(ours, theirs, true).length === 0
+    && isSortedBy(ours, e.sortedBy) && !isSortedBy(theirs, e.sortedBy));
 }
 
 function documentedBy(entries, library, patient, diff) {
   const path = diff.split(": ")[0].slice(`$.${patient}.`.length);
-  return entries.find((e) => (e.libraries || ["*"]).some((l) => l === "*" || l === library)
+  return entries.find((e) => !e.sortedBy && (e.libraries || ["*"]).some((l) => l === "*" || l === library)
     && (e.patients || ["*"]).some((p) => p === "*" || p === patient)
     && e.regexes.some((r) => r.test(path)));
 }
@@ -548,9 +576,16 @@ export function compareAll(ours, theirs, libraries, entries, unordered, write) {
           : !(define in trow) ? [`${path}: missing in theirs`]
             : compareResults(orow[define], trow[define], unordered, path);
         if (diffs.length === 0) continue;
+        const reordered = orderExplainedBy(entries, library, define, orow[define], trow[define]);
+        if (reordered) {
+          reordered.seen += 1;
+          counts.documented += 1;
+          continue;
+        }
+        const used = new Set();
         const unexplained = diffs.filter((d) => {
           const entry = documentedBy(entries, library, patient, d);
-          if (entry) entry.seen += 1;
+          if (entry) used.add(entry);
           return !entry;
         });
         if (unexplained.length) {
@@ -559,10 +594,11 @@ export function compareAll(ours, theirs, libraries, entries, unordered, write) {
           if (unexplained.length > 20) write(`${library} ${path}: ... ${unexplained.length - 20} more\n`);
         } else {
           counts.documented += 1;
+          for (const entry of used) entry.seen += 1;
         }
       }
     }
-    write(`${library}: ${counts.values} values, ${counts.undocumented} differing, `
+    write(`${library}: ${counts.values} values, ${counts.undocumented} undocumented and `
       + `${counts.documented} documented difference(s)\n`);
     totals.values += counts.values;
     totals.documented += counts.documented;
@@ -595,7 +631,10 @@ async function check(opts) {
   const entries = loadDifferences(opts.differences);
   const totals = compareAll(ours, theirs, libraries, entries, opts.unordered, (t) => process.stdout.write(t));
   for (const e of entries) {
-    if (e.seen) process.stdout.write(`documented (${e.id}, ${e.cqlSpec}): ${e.seen} difference(s)\n`);
+    if (e.seen) process.stdout.write(`documented ${e.id} (${e.cqlSpec}): ${e.seen} value(s)\n`);
+    else if ((e.patients || []).some((p) => totals.patients.has(p))) {
+      process.stdout.write(`note: documented difference ${e.id} did not occur (remove it if it is gone for good)\n`);
+    }
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`compare: ${totals.values} values compared over ${totals.patients.size} patients, `
