@@ -104,3 +104,14 @@ def test_order_sign_maoi_drops_what_the_drafted_maoi_forbids(rules: TrdRules) ->
     critical = cards[0]
     assert "drafted MAOI **phenelzine** would be taken with the serotonergic escitalopram" in (
         critical["detail"])
+
+
+def test_patient_view_warns_of_what_the_patient_takes_now(rules: TrdRules) -> None:
+    """pregnancy-maoi takes phenelzine and tramadol: the record itself breaks the MAOI rule,
+    so patient-view says so first, naming both drugs."""
+    cards = _patient_view(rules, "pregnancy-maoi")["cards"]
+    first = cards[0]
+    assert (first["source"]["topic"]["code"], first["indicator"]) == ("current-maoi-serotonergic",
+                                                                      "critical")
+    assert "MAOI phenelzine with tramadol" in first["summary"]
+    assert first["overrideReasons"]

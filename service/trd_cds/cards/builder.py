@@ -1,6 +1,6 @@
 """Turns an assessment (RULES.md §11) and the hook's context into CDS Hooks cards.
 
-Order: crisis, safety on draft orders, TRD status, adequacy findings, augmentation,
+Order: crisis, safety on draft orders, safety of the drugs taken now, TRD status, adequacy findings, augmentation,
 switching, referrals, diagnosis review. One card per concern; no card repeats another.
 
 The concrete facts a card states (target doses, reassessment dates, eligible agents and switch
@@ -120,9 +120,7 @@ def _rule_fields(rule: str, group: list[dict[str, Any]], details: dict[str, Any]
                                         partners=_join([_partner(c) for c in mine])))
         fields["pairs"] = "\n".join(lines)
     if rule == "bupropion-seizure":
-        found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
-                 if details.get(flag)]
-        fields["conditions"] = _join(found) if found else text["either"]
+        fields["conditions"] = _conditions(details, text)
     if rule == "lithium-monitoring":
         egfr = details.get("latestEGFR")
         fields["egfr"] = _fmt(egfr) if egfr is not None else "not recorded"
@@ -169,6 +167,30 @@ def safety_cards(findings: Sequence[dict[str, Any]],
                 indicator=indicator,
             )
         cards.append(card)
+    return cards
+
+
+def _conditions(details: dict[str, Any], text: dict[str, Any]) -> str:
+    found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
+             if details.get(flag)]
+    return _join(found) if found else str(text["either"])
+
+
+def current_drug_cards(details: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cards for what the patient takes now (TRDAssessment "Details".currentDrugAlerts): a
+    combination or dose that breaks a safety rule whatever is suggested or drafted."""
+    cards = []
+    for alert in details.get("currentDrugAlerts") or []:
+        kind = f"current-{alert['ruleId']}"
+        text = content.card_text(kind)
+        fields = {"drugs": _join(alert.get("drugs") or ["a current drug"]),
+                  "partners": _join(alert.get("partners") or ["another serotonergic drug"]),
+                  "dose": _fmt(alert.get("doseMg")) if alert.get("doseMg") is not None else "unknown",
+                  "age": details.get("age", "unknown")}
+        if alert["ruleId"] == "bupropion-seizure":
+            fields["conditions"] = _conditions(details, text)
+        cards.append(make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
+                               indicator=alert.get("indicator"), summary=_summary(text, fields)))
     return cards
 
 
@@ -429,6 +451,7 @@ def build_cards(
     # Candidates of the (draft-free, cached) assessment that the drafted orders rule out.
     removed = _removals(findings)
     cards += safety_cards(findings, details)
+    cards += current_drug_cards(details)
     cards.append(trd_status_card(assessment))
     if patient_id is None:
         # Actions must name their subject; without a patient id the advice cannot be actionable,
