@@ -649,7 +649,9 @@ async function main(argv) {
   for (const p of opts.params) {
     const i = p.indexOf("=");
     if (i <= 0) throw new Error(`--param expects NAME=JSON, got ${p}`);
-    params[p.slice(0, i)] = decodeParam(JSON.parse(p.slice(i + 1)));
+    // cql-execution keys parameters by plain name for every library; 'Library.Name' (our
+    // engine's form for an included library's parameter) is given by its plain name.
+    params[p.slice(0, i).split(".").pop()] = decodeParam(JSON.parse(p.slice(i + 1)));
   }
   if (opts.timing) {
     const timing = await referenceTiming({ library: opts.libraries[0], bundles: opts.bundles,

@@ -248,6 +248,7 @@ def evaluate_libraries(*, libraries: Sequence[str], bundles: Sequence[Path], elm
     terminology = (ValueSetDirectory.from_directory(valueset_dir)
                    if valueset_dir is not None and valueset_dir.is_dir() else None)
     libs = {name: engine.library(name) for name in libraries}
+    parameters = _qualified(engine, parameters or {})
     names = {name: [d for d, entry in lib.defs.items() if entry.context == "Patient"]
              for name, lib in libs.items()}
     now = as_of_now(as_of)
@@ -270,6 +271,20 @@ def evaluate_libraries(*, libraries: Sequence[str], bundles: Sequence[Path], elm
                     row[name] = encode_error(exc)
             results[library][patient_id] = row
     return results
+
+
+def _qualified(engine: Any, parameters: dict[str, Any]) -> dict[str, Any]:
+    """A plain NAME also sets the parameter NAME of every loaded library that declares it, as
+    in cql-execution: TRD thresholds live in TRDConfig, which the evaluated library includes.
+    ``Library.NAME`` stays as given."""
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if "." in name:
+            continue
+        for lib_name in engine.manager.names():
+            if name in engine.library(lib_name).parameters:
+                out.setdefault(f"{lib_name}.{name}", value)
+    return out
 
 
 def _patient_id(bundle: dict[str, Any], path: Path) -> str:
