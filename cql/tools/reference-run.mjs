@@ -522,8 +522,11 @@ async function generateCorpus(opts) {
 // keys as the CQL asks and the reference's list is not.
 export function loadDifferences(file) {
   if (!existsSync(file)) return [];
-  const doc = JSON.parse(readFileSync(file, "utf8"));
-  return (doc.differences || []).map((d) => ({ ...d, regexes: (d.paths || []).map((p) => new RegExp(p)),
+  return prepareDifferences(JSON.parse(readFileSync(file, "utf8")).differences || []);
+}
+
+export function prepareDifferences(entries) {
+  return entries.map((d) => ({ ...d, regexes: (d.paths || []).map((p) => new RegExp(p)),
     defineRegex: d.defines ? new RegExp(d.defines) : null, seen: 0 }));
 }
 
