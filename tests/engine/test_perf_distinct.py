@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from trd_cds.engine.ops.query import _fingerprint, _same, distinct_rows
 from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import CqlTuple, Uncertainty
+from trd_cds.engine.values import CqlTuple, Interval, Uncertainty
 
 
 def pairwise_distinct(rows: list[Any]) -> list[Any]:
@@ -39,11 +39,20 @@ numbers = st.one_of(
     st.builds(Uncertainty, st.sampled_from([1, 2]), st.sampled_from([1, 2, 3])),
 )
 temporals = st.one_of(dates, datetimes)
-tuples = st.builds(lambda a, b: CqlTuple(a=a, b=b), st.one_of(st.none(), temporals),
-                   st.one_of(st.none(), numbers))
+day_intervals = st.builds(
+    lambda low, high, lc, hc: Interval(low, high, lc, hc),
+    st.one_of(st.none(), st.builds(Date, st.just(2024), st.just(1), st.integers(1, 4))),
+    st.one_of(st.none(), st.builds(Date, st.just(2024), st.just(1), st.integers(5, 8))),
+    st.booleans(), st.booleans())
+int_intervals = st.builds(lambda low, high, lc, hc: Interval(low, high, lc, hc),
+                          st.one_of(st.none(), st.integers(0, 3)),
+                          st.one_of(st.none(), st.integers(4, 6)), st.booleans(), st.booleans())
+tuples = st.builds(lambda a, b, c: CqlTuple(a=a, b=b, c=c), st.one_of(st.none(), temporals),
+                   st.one_of(st.none(), numbers), st.one_of(st.none(), day_intervals))
 # A CQL list holds values of one type (a temporal list may mix Dates and DateTimes).
 rows = st.one_of(*(st.lists(st.one_of(st.none(), kind), max_size=12)
-                   for kind in (numbers, temporals, tuples, st.sampled_from(["a", "b"]))))
+                   for kind in (numbers, temporals, tuples, day_intervals, int_intervals,
+                                st.sampled_from(["a", "b"]))))
 
 
 @settings(max_examples=300, deadline=None)
@@ -61,3 +70,6 @@ def test_dates_of_different_days_fall_in_different_buckets() -> None:
     assert _fingerprint(Date(2024, 1, 1)) == _fingerprint(DateTime(2024, 1, 1))
     assert _fingerprint(1) == _fingerprint(Decimal("1.00"))
     assert _fingerprint(Uncertainty(3, 3)) == _fingerprint(3)
+    assert _fingerprint(Interval(0, 5, False, True)) == _fingerprint(Interval(1, 5))
+    assert _fingerprint(Interval(Date(2024, 1, 1), Date(2024, 1, 30))) != _fingerprint(
+        Interval(Date(2024, 2, 1), Date(2024, 2, 29)))

@@ -19,7 +19,7 @@ from ..context import MISSING, Context
 from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
 from ..temporal import Date, DateTime
-from ..values import Code, Concept, CqlTuple
+from ..values import Code, Concept, CqlTuple, Interval
 from .list import hashable_elements, list_distinct
 from .query_index import compile_pruner
 from .refs import IMPLICIT_ITEM
@@ -53,7 +53,7 @@ def _fingerprint(v: Any) -> Any:
     Decimal hash alike when equal; an Uncertainty equals a number only as a single point).
     A Date equals only a Date or a DateTime without a time of the same components; a
     DateTime with a time may equal one written in another offset, so those share one key,
-    as intervals and other values do."""
+    as other values do. Equal intervals have equal first points (values.interval_start)."""
     t = type(v)
     if t is str:
         return v
@@ -72,6 +72,12 @@ def _fingerprint(v: Any) -> Any:
         return ("date", v._c)
     if t is DateTime:
         return ("date", v._c[:3]) if v._n <= 3 else _TIMED
+    if t is Interval:
+        try:
+            start = values.interval_start(v)
+        except Exception:
+            return _OTHER  # no first point: equal to nothing but an identical interval
+        return ("interval", None if start is None else _fingerprint(start))
     if t is values.Uncertainty:
         return ("number", v.low) if v.low is not None and v.low == v.high else _OTHER
     if t is list:
