@@ -91,12 +91,6 @@ def _partner(conflict: dict[str, Any]) -> str:
     return content.render(content.note(key), drug=conflict.get("drug"))
 
 
-def _summary(text: dict[str, Any], fields: dict[str, Any]) -> str | None:
-    """The short summary when the full one would reach the CDS Hooks 140-character limit."""
-    full = content.render(text["summary"], **fields)
-    return text.get("summary_short") if len(full) >= 140 and "summary_short" in text else None
-
-
 def _rule_fields(rule: str, group: list[dict[str, Any]], details: dict[str, Any]) -> dict[str, Any]:
     """The facts a safety card of ``rule`` states, from its findings and the assessment."""
     text = content.card_text(f"safety-{rule}")
@@ -148,7 +142,7 @@ def safety_cards(findings: Sequence[dict[str, Any]],
         try:
             text = content.card_text(kind)
             fields = _rule_fields(rule, group, details)
-            summary = _summary(text, fields)
+            summary = None
             fields["renal_note"] = ""
             if rule == "lithium-monitoring" and indicator == "warning":
                 # The CQL raises drafted lithium to a warning when eGFR is below the limit.
@@ -190,7 +184,7 @@ def current_drug_cards(details: dict[str, Any]) -> list[dict[str, Any]]:
         if alert["ruleId"] == "bupropion-seizure":
             fields["conditions"] = _conditions(details, text)
         cards.append(make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
-                               indicator=alert.get("indicator"), summary=_summary(text, fields)))
+                               indicator=alert.get("indicator")))
     return cards
 
 
@@ -226,8 +220,13 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
             "maudsley": maudsley})
     failed = [t for t in trials if t.get("failed") and t.get("inCurrentEpisode")]
     if status == "not-met" and failed:
-        fields = {"drug": failed[-1]["ingredient"], "class_name": failed[-1]["class"]}
-        return make_card("trd-one-failure", summary_fields=fields, detail_fields=fields)
+        # Not met: every failed trial of the episode is in one class (or short of the count).
+        fields = {"drugs": _join([t["ingredient"] for t in failed]),
+                  "classes": _join([t["class"] for t in failed])}
+        text = content.card_text("trd-one-failure")
+        several = len({t["ingredient"] for t in failed}) > 1
+        return make_card("trd-one-failure", summary_fields=fields, detail_fields=fields,
+                         summary=text["summary_several"] if several else None)
     return None
 
 
@@ -312,10 +311,13 @@ def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
                if ("augment", a["agent"]) in removed}
     text = content.card_text("augment")
     monitoring = content.content()["monitoring"]
-    trial = _current_trial(assessment, details) or {}
-    base = trial.get("ingredient", "the current antidepressant")
+    # Augmentation adds to the antidepressant taken now; when none is (the last trial ended),
+    # the card says so instead of naming a stopped drug.
+    base = details.get("currentTrialIngredient")
     reason = (text["reason_trd"] if assessment.get("trdStatus") == "met"
               else content.render(text["reason_partial"], base_drug=base))
+    if not base:
+        reason += " " + text["no_current"]
     suggestions = []
     # The CQL lists agents in guideline order (augmentation_agents.csv): the first eligible one
     # is the preferred choice.
@@ -332,10 +334,11 @@ def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action("create", content.render(text["action"], **fields), resource)],
                                       recommended=index == 0))
-    fields = {"base_drug": base, "agent_count": len(agents), "reason": reason,
+    fields = {"base_drug": base or "", "agent_count": len(agents), "reason": reason,
               "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
-    return make_card("augment", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
+    return make_card("augment", summary_fields=fields, detail_fields=fields, suggestions=suggestions,
+                     summary=None if base else text["summary_no_current"])
 
 
 def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,

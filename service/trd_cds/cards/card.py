@@ -57,6 +57,9 @@ def make_card(
     ``summary`` replaces the template's summary (a shorter wording of the same card)."""
     text = content.card_text(kind)
     summary = content.render(summary or text["summary"], **(summary_fields or {}))
+    if len(summary) >= 140 and "summary_short" in text:
+        # CDS Hooks: a summary under 140 characters; long drug lists get the short wording.
+        summary = content.render(text["summary_short"], **(summary_fields or {}))
     # Optional fields left empty must not leave runs of spaces behind.
     detail = _SPACES.sub(" ", content.render(text["detail"], **(detail_fields or {})))
     card: dict[str, Any] = {
