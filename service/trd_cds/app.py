@@ -29,6 +29,7 @@ from trd_cds.api.evaluation import Evaluator
 from trd_cds.api.jwks import JwksCache
 from trd_cds.api.metrics import Metrics, mark_worker_gone
 from trd_cds.api.middleware import RequestContextMiddleware
+from trd_cds.api.openapi import install_openapi
 from trd_cds.api.protocols import CardBuilder, CrisisSignal, RulesEngine
 from trd_cds.api.routes import evaluate, health, hooks
 from trd_cds.api.state import Services
@@ -273,6 +274,7 @@ def create_app(
     )
     app.state.auth_gate = gate
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(hooks.router)
     app.include_router(evaluate.router)
     app.include_router(health.router)

@@ -15,6 +15,7 @@ from trd_cds.fhir.patient_data import PatientData
 from ..body import check_json_content_type, read_body
 from ..errors import unavailable_response
 from ..evaluation import AssessmentUnavailable, Evaluator
+from ..openapi import BUNDLE, EVALUATION, errors, json_body, ok
 from ..state import services
 
 router = APIRouter()
@@ -41,7 +42,26 @@ async def evaluate_patient(
     return {"assessment": result.assessment, "cards": result.cards}
 
 
-@router.post("/evaluate")
+_AS_OF = {
+    "name": "asOf",
+    "in": "query",
+    "required": False,
+    "description": "Evaluation date (YYYY-MM-DD); today when absent",
+    "schema": {"type": "string", "format": "date"},
+}
+
+
+@router.post(
+    "/evaluate",
+    responses={
+        **ok("The assessment and its cards", EVALUATION),
+        **errors(400, 401, 408, 413, 415, 422, 503),
+    },
+    openapi_extra={
+        **json_body("A FHIR R4 Bundle of one patient's resources", BUNDLE),
+        "parameters": [_AS_OF],
+    },
+)
 async def evaluate(request: Request) -> Response:
     state = services(request)
     as_of = parse_as_of(request.query_params.get("asOf"))

@@ -21,6 +21,7 @@ from ..body import check_json_content_type, read_body
 from ..errors import outcome_response, unavailable_response
 from ..evaluation import AssessmentUnavailable, card_type
 from ..hook_request import parse_feedback, parse_hook_request
+from ..openapi import CARDS, DISCOVERY, FEEDBACK, HOOK_REQUEST, errors, json_body, ok
 from ..services import SERVICES, ServiceDefinition, discovery_document
 from ..state import Services, services
 
@@ -42,12 +43,22 @@ def _service(service_id: str) -> ServiceDefinition:
     return service
 
 
-@router.get("/cds-services")
+@router.get(
+    "/cds-services",
+    responses={**ok("The CDS services offered", DISCOVERY), **errors(401)},
+)
 async def discovery() -> Response:
     return Response(_DISCOVERY, media_type="application/json")
 
 
-@router.post("/cds-services/{service_id}")
+@router.post(
+    "/cds-services/{service_id}",
+    responses={
+        **ok("Cards (possibly none)", CARDS),
+        **errors(400, 401, 404, 408, 412, 413, 415, 422, 503),
+    },
+    openapi_extra=json_body("A CDS Hooks 2.0 request", HOOK_REQUEST),
+)
 async def call_service(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     state = services(request)
@@ -149,7 +160,14 @@ def _remember_cards(state: Services, cards: list[dict[str, Any]]) -> None:
     task.add_done_callback(_background.discard)
 
 
-@router.post("/cds-services/{service_id}/feedback")
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    responses={
+        **ok("Feedback recorded", {"type": "object"}),
+        **errors(400, 401, 404, 408, 413, 415),
+    },
+    openapi_extra=json_body("CDS Hooks 2.0 feedback", FEEDBACK),
+)
 async def feedback(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     state = services(request)
