@@ -23,22 +23,34 @@ from .values import Code, Interval
 
 
 class FhirElement(dict[str, Any]):
-    """A FHIR resource or complex element: its JSON dict plus its FHIR type name."""
+    """A FHIR resource or complex element: its JSON dict plus its FHIR type name.
 
-    __slots__ = ("fhir_type",)
+    The CQL value of each property is built once and kept (``_read``): CQL values are
+    immutable, so every later read - FHIRHelpers conversions, several defines over the same
+    resource - gets the same object back instead of wrapping the JSON again.
+    """
+
+    __slots__ = ("_read", "fhir_type")
 
     def __init__(self, fhir_type: str, json: dict[str, Any]) -> None:
         super().__init__(json)
         self.fhir_type = fhir_type
+        self._read: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"FHIR.{self.fhir_type}{dict.__repr__(self)}"
 
     def cql_property(self, name: str) -> Any:
+        read = self._read
+        if read is None:
+            read = self._read = {}
+        elif name in read:
+            return read[name]
         accessor = _ACCESSORS.get((self.fhir_type, name))
         if accessor is None:
             accessor = _ACCESSORS[(self.fhir_type, name)] = _accessor(self.fhir_type, name)
-        return accessor(self)
+        value = read[name] = accessor(self)
+        return value
 
 
 class FhirPrimitive:
