@@ -108,10 +108,10 @@ class Corpus:
         c: dict[str, Any] = {"resourceType": "Condition", "id": f"{pid}-c{n}",
                              "subject": {"reference": f"Patient/{pid}"}, "code": {"coding": [coding]}}
         if self.chance(0.93):
-            status = self.pick(("active",) * 6 + ("recurrence", "relapse", "resolved", "remission"))
+            status = self.pick(("active",) * 14 + ("recurrence", "relapse", "resolved", "remission"))
             c["clinicalStatus"] = {"coding": [{"system": CLINICAL, "code": status}]}
         if self.chance(0.8):
-            ver = self.pick(("confirmed",) * 8 + ("provisional", "refuted", "entered-in-error"))
+            ver = self.pick(("confirmed",) * 16 + ("provisional", "refuted", "entered-in-error"))
             c["verificationStatus"] = {"coding": [{"system": VERIFICATION, "code": ver}]}
         how = self.rng.random()
         if how < 0.6:
@@ -235,7 +235,7 @@ class Corpus:
                         "medicationCodeableConcept": {"coding": [{"system": coding["system"], "code": coding["code"]}]},
                         "whenHandedOver": self.date_time(day),
                         "daysSupply": {"value": supply, "unit": "day", "system": UCUM, "code": "d"}})
-            day += timedelta(days=supply + self.rng.randint(-3, 25))
+            day += timedelta(days=supply + self.rng.randint(-3, 8))
             k += 1
         return out
 
@@ -299,7 +299,7 @@ class Corpus:
         extra: list[dict[str, Any]] = []
         start = onset - timedelta(days=self.rng.randint(-20, 120))
         classes = sorted(self.drugs)
-        for _ in range(self.rng.randint(0, 5)):
+        for _ in range(self.pick((0, 1, 2, 2, 3, 3, 4, 5, 6))):
             cls = self.pick(classes)
             use_product = bool(self.products) and self.chance(0.25)
             coding = self.pick(self.products) if use_product else self.pick(self.drugs[cls])
@@ -307,11 +307,11 @@ class Corpus:
             if self.chance(0.1):  # free text only (name match)
                 name = self.pick(self.drugs[cls])["display"] or "sertraline"
                 text, coding, use_product = f"{name.capitalize()} 50 mg tablets", None, False
-            weeks = self.pick((2, 3, 4, 5, 6, 6, 7, 8, 9, 12, 16, 26))
+            weeks = self.pick((2, 3, 4, 6, 7, 8, 8, 9, 10, 12, 16, 26))
             end = start + timedelta(weeks=weeks)
             if end > self.as_of - timedelta(days=5) and self.chance(0.7):
                 end = self.as_of + timedelta(days=30)  # ongoing
-            mg = float(self.pick((5, 10, 20, 25, 37.5, 50, 75, 100, 150, 200, 300)))
+            mg = float(self.pick((5, 10, 20, 37.5, 50, 75, 100, 150, 150, 200, 225, 300)))
             for piece in range(self.pick((1, 1, 1, 2, 3))):
                 # Refills of one course, sometimes with gaps around the 30-day limit.
                 p_start = start + timedelta(days=piece * (end - start).days // 3)
@@ -342,8 +342,10 @@ class Corpus:
 
         d, k = onset - timedelta(days=self.rng.randint(0, 40)), 0
         level = self.rng.randint(8, 27)
+        # Some patients do not improve (resistant), the others drift down at varying speed.
+        drift = (-3, 3) if self.chance(0.45) else (-6, 4)
         while d <= self.as_of and k < 30:
-            level = max(0, min(27, level + self.rng.randint(-6, 4)))
+            level = max(0, min(27, level + self.rng.randint(*drift)))
             res.append(self.observation(pid, f"phq{k}", "44261-6", "PHQ-9 total", d,
                                         self.score_value(level, answer=False)))
             item9 = self.pick((0, 0, 0, 0, 1, 2, 3))

@@ -6,7 +6,7 @@
 //        [--as-of YYYY-MM-DD] [--param NAME=JSON ...] [--elm-dir cql/elm]
 //        [--valuesets cql/valuesets] [--output FILE]
 //   node cql/tools/reference-run.mjs --check [--library NAME ...] [--bundles ...] [--unordered]
-//        [--corpus N] [--seed S] [--jobs N] [--differences FILE]
+//        [--corpus N] [--seed S] [--jobs N] [--differences FILE] [--show-documented]
 //        The reference comparison (`make compare`): runs our engine too (`python -m
 //        trd_cds.engine.tool run`, same ELM, same bundles) and compares every define's value,
 //        value by value. Without --library every library in the ELM folder that has
@@ -55,6 +55,7 @@ function parseArgs(argv) {
     else if (a === "--unordered") { opts.unordered = true; listTarget = null; }
     else if (a === "--timing") { opts.timing = Number(argv[++i]); listTarget = null; }
     else if (a === "--worker") { opts.worker = true; listTarget = null; }
+    else if (a === "--show-documented") { opts.showDocumented = true; listTarget = null; }
     else if (a === "--corpus") { opts.corpus = Number(argv[++i]); listTarget = null; }
     else if (a === "--seed") { opts.seed = Number(argv[++i]); listTarget = null; }
     else if (a === "--jobs") { opts.jobs = Math.max(1, Number(argv[++i])); listTarget = null; }
@@ -554,16 +555,53 @@ function orderExplainedBy(entries, library, define, ours, theirs) {
     && isSortedBy(ours, e.sortedBy) && !isSortedBy(theirs, e.sortedBy));
 }
 
+// A "tieOf" entry explains Last(source sort by key).field picking another of the items tied on
+// the latest key: verified per patient and define (the source lists agree, several items share
+// the latest key, and each engine's value is one of theirs). Its "paths" then explain what
+// follows from that value, for the patients where a tie was verified.
+function findTies(entry, ours, theirs) {
+  const t = entry.tieOf;
+  entry.verified = new Set();
+  entry.tiedPatients = new Set();
+  const o = ours[t.library] || {};
+  const th = theirs[t.library] || {};
+  const same = (x, y) => compareResults(x, y).length === 0;
+  for (const patient of Object.keys(o)) {
+    const source = o[patient][t.source];
+    if (!Array.isArray(source) || !th[patient] || !same(source, th[patient][t.source])) continue;
+    for (const [define, field] of Object.entries(t.values)) {
+      const mine = o[patient][define];
+      const other = th[patient][define];
+      if (same(mine, other)) continue;
+      const items = source.filter((x) => x[field] != null);
+      const latest = items.map((x) => sortKey(x[t.sortKey])).sort().pop();
+      const tied = items.filter((x) => sortKey(x[t.sortKey]) === latest).map((x) => x[field]);
+      if (tied.length > 1 && tied.some((x) => same(x, mine)) && tied.some((x) => same(x, other))) {
+        entry.verified.add(`${patient}|${define}`);
+        entry.tiedPatients.add(patient);
+      }
+    }
+  }
+}
+
 function documentedBy(entries, library, patient, diff) {
   const path = diff.split(": ")[0].slice(`$.${patient}.`.length);
-  return entries.find((e) => !e.sortedBy && (e.libraries || ["*"]).some((l) => l === "*" || l === library)
-    && (e.patients || ["*"]).some((p) => p === "*" || p === patient)
-    && e.regexes.some((r) => r.test(path)));
+  const define = path.split(/[.[]/)[0];
+  const explains = (e) => {
+    if (e.sortedBy || !(e.libraries || ["*"]).some((l) => l === "*" || l === library)) return false;
+    if (e.tieOf && library === e.tieOf.library && define in e.tieOf.values) {
+      return e.verified.has(`${patient}|${define}`);
+    }
+    if (e.tieOf && !e.tiedPatients.has(patient)) return false;
+    return (e.patients || ["*"]).some((p) => p === "*" || p === patient) && e.regexes.some((r) => r.test(path));
+  };
+  return entries.find(explains);
 }
 
 // Compares define by define; prints every undocumented difference and the counts.
-export function compareAll(ours, theirs, libraries, entries, unordered, write) {
+export function compareAll(ours, theirs, libraries, entries, unordered, write, showDocumented = false) {
   const totals = { values: 0, differing: 0, documented: 0, undocumented: 0, patients: new Set() };
+  for (const e of entries) if (e.tieOf) findTies(e, ours, theirs);
   for (const library of libraries) {
     const o = ours[library] || {};
     const t = theirs[library] || {};
@@ -581,6 +619,7 @@ export function compareAll(ours, theirs, libraries, entries, unordered, write) {
         if (diffs.length === 0) continue;
         const reordered = orderExplainedBy(entries, library, define, orow[define], trow[define]);
         if (reordered) {
+          if (showDocumented) write(`${library} ${path}: documented (${reordered.id})\n`);
           reordered.seen += 1;
           counts.documented += 1;
           continue;
@@ -598,6 +637,7 @@ export function compareAll(ours, theirs, libraries, entries, unordered, write) {
         } else {
           counts.documented += 1;
           for (const entry of used) entry.seen += 1;
+          if (showDocumented) write(`${library} ${path}: documented (${[...used].map((e) => e.id).join(", ")})\n`);
         }
       }
     }
@@ -632,7 +672,8 @@ async function check(opts) {
     + `as of ${opts.asOf || "today"}, ${Math.min(opts.jobs, opts.bundles.length)} reference process(es)\n`);
   const [ours, theirs] = await Promise.all([oursRunAll(opts, libraries), theirsRunAll(opts, libraries)]);
   const entries = loadDifferences(opts.differences);
-  const totals = compareAll(ours, theirs, libraries, entries, opts.unordered, (t) => process.stdout.write(t));
+  const totals = compareAll(ours, theirs, libraries, entries, opts.unordered, (t) => process.stdout.write(t),
+    opts.showDocumented);
   for (const e of entries) {
     if (e.seen) process.stdout.write(`documented ${e.id} (${e.cqlSpec}): ${e.seen} value(s)\n`);
     else if ((e.patients || []).some((p) => totals.patients.has(p))) {
