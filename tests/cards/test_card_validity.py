@@ -80,8 +80,9 @@ def test_every_card_kind_is_valid_cds_hooks(hook: str) -> None:
                         patient_id="p1")
     assert response_problems({"cards": cards}) == []
     topics = [c["source"]["topic"]["code"] for c in cards]
-    expected = ["crisis", "trd-met", "optimize-dose", "extend-trial", "address-adherence",
-                "augment", "switch-class", "psychotherapy", "ect", "esketamine", "review-diagnosis"]
+    # ECT first (details.ectFirst): before the drug options.
+    expected = ["crisis", "trd-met", "ect", "optimize-dose", "extend-trial", "address-adherence",
+                "augment", "switch-class", "psychotherapy", "esketamine", "review-diagnosis"]
     if hook != "patient-view":
         expected[1:1] = ["safety-maoi-washout", "safety-citalopram-dose", "safety-generic"]
     assert topics == expected

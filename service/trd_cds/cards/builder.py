@@ -388,6 +388,22 @@ def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_i
     return suggestion(label, [action("create", label, resource)])
 
 
+def _ect_card(details: dict[str, Any], crisis: bool, patient_id: str) -> dict[str, Any]:
+    """ECT referral; when the CQL puts ECT first it says why (psychotic features, suicidality)."""
+    text = content.card_text("ect")
+    fields = {"priority_note": "", "priority_sentence": ""}
+    if details.get("ectFirst"):
+        reasons = _join([text[key] for key, present in (
+            ("reason_psychotic", details.get("psychoticFeatures")),
+            ("reason_suicidality", crisis or details.get("crisisSuicidalIdeationCondition")))
+            if present] or [text["reason_either"]])
+        fields = {"priority_note": " " + content.render(content.note("ect_priority"), reasons=reasons),
+                  "priority_sentence": content.render(content.note("ect_priority_sentence"),
+                                                      reasons=reasons)}
+    return make_card("ect", summary_fields=fields, detail_fields=fields,
+                     suggestions=[_referral(text["suggestion_label"], ECT, patient_id)])
+
+
 def _referral_cards(codes: Sequence[str], details: dict[str, Any],
                     patient_id: str | None,
                     removed: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]:
@@ -399,13 +415,8 @@ def _referral_cards(codes: Sequence[str], details: dict[str, Any],
         cards.append(make_card("psychotherapy", selection="at-most-one", suggestions=[
             _referral(text["suggestion_cbt"], CBT, patient_id),
             _referral(text["suggestion_ipt"], IPT, patient_id)]))
-    if "ect" in codes:
-        text = content.card_text("ect")
-        first = bool(details.get("ectFirst"))
-        fields = {"priority_note": content.note("ect_priority") if first else "",
-                  "priority_sentence": content.note("ect_priority_sentence") if first else ""}
-        cards.append(make_card("ect", summary_fields=fields, detail_fields=fields,
-                               suggestions=[_referral(text["suggestion_label"], ECT, patient_id)]))
+    if "ect" in codes and not details.get("ectFirst"):
+        cards.append(_ect_card(details, False, patient_id))
     if "esketamine" in codes and ("esketamine", "esketamine") not in removed:
         text = content.card_text("esketamine")
         note = "Esketamine nasal spray evaluation; REMS-certified setting; BP and dissociation monitoring."
@@ -460,6 +471,9 @@ def build_cards(
         # Actions must name their subject; without a patient id the advice cannot be actionable,
         # and an unactionable order card is worse than none.
         codes = [c for c in codes if c in {"extend-trial", "address-adherence", "review-diagnosis"}]
+    if "ect" in codes and details.get("ectFirst") and patient_id:
+        # Recommended first (psychotic features or suicidality): before the drug options.
+        cards.append(_ect_card(details, bool(assessment.get("crisis")), patient_id))
     if "optimize-dose" in codes:
         cards.append(_dose_card(details, hook, drafts, patient_id, removed))
     if "extend-trial" in codes:
