@@ -232,3 +232,81 @@ async def test_a_misbehaving_fhir_server_leaves_the_data_missing(mode: str, reas
     assert response.status_code == 412, response.text
     assert response.json()["resourceType"] == "OperationOutcome"
     assert f'key="medicationStatements",result="{reason}"' in metrics
+
+
+def test_a_client_dripping_its_body_gets_408() -> None:
+    """A slow body cannot hold the service: cut at the read budget with an OperationOutcome."""
+    from conftest import ThreadedServer
+
+    app = create_app(
+        Settings(body_read_timeout_seconds=0.3), rules=FakeRules(), card_builder=fake_cards
+    )
+    with ThreadedServer(app) as live, socket.create_connection(("127.0.0.1", live.port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(
+            b"POST /evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        started = time.monotonic()
+        answer = b""
+        try:
+            while not answer.rstrip().endswith(b"}") and time.monotonic() - started < 6:
+                time.sleep(0.05)
+                if not answer:
+                    sock.sendall(b" ")  # one byte at a time, never finishing
+                if _readable(sock):
+                    answer += sock.recv(4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        elapsed = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert orjson.loads(body)["issue"][0]["code"] == "timeout"
+    assert elapsed < 3
+
+
+def _readable(sock: socket.socket) -> bool:
+    import select
+
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+async def test_the_fhir_access_token_is_not_kept_anywhere_in_redis(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    token = f"ehr-token-{uuid.uuid4().hex}"
+    server = FakeFhirServer([Fhir.patient(), *(Fhir.statement(n) for n in range(3))])
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "http://fhir.test/ok",
+        "fhirAuthorization": {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "trd",
+        },
+        "context": {"userId": "Practitioner/dr1", "patientId": "p1"},
+    }
+    async with server.client() as http:
+        app = create_app(
+            Settings(redis_url=redis_url),
+            rules=FakeRules(),
+            card_builder=fake_cards,
+            http_client=http,
+        )
+        async with running_app(app) as client:
+            assert (
+                await client.post("/cds-services/trd-patient-view", json=body)
+            ).status_code == 200
+            await asyncio.sleep(0.05)  # card types are stored off the response path
+    assert all(auth == f"Bearer {token}" for _, auth in server.requests)
+    raw = Redis.from_url(redis_url)
+    try:
+        async for key in raw.scan_iter(count=1000):
+            assert token.encode() not in key
+            if await raw.type(key) == b"string":
+                assert token.encode() not in (await raw.get(key) or b"")
+    finally:
+        await raw.aclose()
