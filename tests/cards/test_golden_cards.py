@@ -115,3 +115,23 @@ def test_patient_view_warns_of_what_the_patient_takes_now(rules: TrdRules) -> No
                                                                       "critical")
     assert "MAOI phenelzine with tramadol" in first["summary"]
     assert first["overrideReasons"]
+
+
+async def test_the_service_applies_the_draft_removals_end_to_end(make_client: Any,
+                                                                 rules: TrdRules) -> None:
+    """Through the real CDS Hooks endpoint (the API passes check_orders' findings to the cards
+    unchanged): the drafted phenelzine leaves no serotonergic suggestion on any card."""
+    from trd_cds.settings import Settings
+
+    request = json.loads((EXAMPLES / "cds-hooks" / "order-sign-maoi.json").read_text("utf-8"))
+    async with make_client(Settings(evaluation_timeout_seconds=60), rules=rules,
+                           card_builder=build_cards) as client:
+        response = await client.post("/cds-services/trd-order-sign", json=request)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert response_problems({"cards": cards}) == []
+    ordered = {str(a["resource"]["medicationCodeableConcept"].get("text"))
+               for c in cards for s in c.get("suggestions", []) for a in s.get("actions", [])
+               if a.get("resource", {}).get("resourceType") == "MedicationRequest"}
+    assert ordered and not ordered & {"bupropion", "mirtazapine", "vortioxetine", "imipramine"}
+    assert cards[0]["source"]["topic"]["code"] == "safety-maoi-serotonergic"
