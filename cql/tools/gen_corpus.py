@@ -68,6 +68,7 @@ def codes_of(name: str) -> list[dict[str, str]]:
 class Corpus:
     def __init__(self, seed: int, as_of: date) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.as_of = as_of
         self.drugs = {cls: codes_of(f"antidepressant-{cls}") for cls in ANTIDEPRESSANT_CLASSES}
         self.drugs = {k: v for k, v in self.drugs.items() if v}
@@ -276,6 +277,9 @@ class Corpus:
 
     def bundle(self, index: int) -> dict[str, Any]:
         pid = f"corpus-{index:04d}"
+        # Draws added after the first version of the corpus come from their own stream, so
+        # that the patients of the main stream (named as witnesses in tests) stay the same.
+        extra_rng = random.Random(f"{self.seed}-{index}")
         res: list[dict[str, Any]] = [self.patient(pid)]
         onset = self.day(60, 1400)
         n = 0
@@ -348,6 +352,10 @@ class Corpus:
             level = max(0, min(27, level + self.rng.randint(*drift)))
             res.append(self.observation(pid, f"phq{k}", "44261-6", "PHQ-9 total", d,
                                         self.score_value(level, answer=False)))
+            if extra_rng.random() < 0.04:  # a second total the same day (ties in "latest")
+                res.append({**res[-1], "id": f"{pid}-phq{k}b", "status": "final",
+                            "valueInteger": max(0, level + extra_rng.randint(-4, 4))})
+                res[-1].pop("valueQuantity", None)
             item9 = self.pick((0, 0, 0, 0, 1, 2, 3))
             if self.chance(0.5):
                 res.append(self.observation(pid, f"i9-{k}", "44260-8", "PHQ-9 item 9", d,
