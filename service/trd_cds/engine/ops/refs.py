@@ -151,6 +151,8 @@ def _invoker(fn: FunctionEntry, library: str) -> Any:
 
 
 def _call(fn: FunctionEntry, args: list[Evaluator], library: str) -> Evaluator:
+    if len(args) == 2:
+        return _call2(fn, args, library)
     if len(args) != 1:
         invoke = _invoker(fn, library)
         return lambda ctx: invoke(ctx, [a(ctx) for a in args])
@@ -169,3 +171,26 @@ def _call(fn: FunctionEntry, args: list[Evaluator], library: str) -> Evaluator:
         except Exception as e:
             fault(e, locator, library=library, define=name)
     return call1
+
+
+def _call2(fn: FunctionEntry, args: list[Evaluator], library: str) -> Evaluator:
+    """Two operands (name matching, date arithmetic helpers) without building a list."""
+    first, second = args
+    slot1, slot2 = fn.slots
+    locator = fn.elm.get("locator")
+    name = fn.name
+    run = _body(fn)
+
+    def call2(ctx: Context) -> Any:
+        # Both operands are evaluated before either slot is written: the second may read
+        # the slot of the first (a nested call of the same function).
+        x = first(ctx)
+        y = second(ctx)
+        try:
+            s = ctx.slots
+            s[slot1] = x
+            s[slot2] = y
+            return run(ctx)
+        except Exception as e:
+            fault(e, locator, library=library, define=name)
+    return call2
