@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,10 @@ class TrustedIssuer(BaseModel):
 
     @model_validator(mode="after")
     def _has_keys(self) -> TrustedIssuer:
+        # Keys fetched over plain http could be swapped in transit: https only (or a file).
+        for url in [self.jwks_url, *self.jku]:
+            if url is not None and not url.startswith("https://"):
+                raise ValueError(f"issuer {self.iss}: key set URLs must be https ({url})")
         if self.jwks_url and self.jwks_file:
             raise ValueError(f"issuer {self.iss}: give jwks_url or jwks_file, not both")
         if not (self.jwks_url or self.jwks_file or self.jku):
@@ -47,6 +51,14 @@ class Settings(BaseSettings):
     # JSON list of TrustedIssuer objects, e.g.
     # [{"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json"}]
     auth_issuers: list[TrustedIssuer] = Field(default_factory=list)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("TRD_PUBLIC_BASE_URL must be an absolute URL (https://host[/prefix])")
+        return value
+
     auth_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
     # A token living longer than this (exp - iat) is refused: it bounds replay-store size too.
     auth_max_token_lifetime_seconds: int = Field(default=600, ge=30, le=86_400)

@@ -387,3 +387,25 @@ async def test_replays_are_caught_across_replicas_through_redis(
         first = await a.get(DISCOVERY, headers=headers)
         _refused(await b.get(DISCOVERY, headers=headers))
     assert first.status_code == 200
+
+
+def test_issuer_settings_are_checked_at_start_up(tmp_path: Any, monkeypatch: Any) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="needs jwks_url, jwks_file or a jku"):
+        TrustedIssuer(iss="https://ehr.example")
+    with pytest.raises(ValidationError, match="must be https"):
+        TrustedIssuer(iss="https://ehr.example", jwks_url="http://ehr.example/jwks")
+    with pytest.raises(ValidationError, match="must be https"):
+        TrustedIssuer(iss="https://ehr.example", jku=["http://ehr.example/jwks"])
+    with pytest.raises(ValidationError, match="not both"):
+        TrustedIssuer(iss="x", jwks_url="https://a/jwks", jwks_file=tmp_path / "k.json")
+    with pytest.raises(ValidationError, match="absolute URL"):
+        Settings(public_base_url="cds.example.org")
+    # From the environment, as a hospital sets it.
+    monkeypatch.setenv(
+        "TRD_AUTH_ISSUERS",
+        '[{"iss": "https://ehr.example", "jwks_url": "https://ehr.example/jwks", "tenant": "t"}]',
+    )
+    issuers = Settings().auth_issuers
+    assert issuers[0].jwks_url == "https://ehr.example/jwks" and issuers[0].tenant == "t"
