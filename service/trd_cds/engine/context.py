@@ -41,3 +41,5 @@ class Context:
     # Hash indexes of define results that queries filter by key, built on first use (see
     # ops.query_index); each entry keeps the list it indexes, so identity can be checked.
     indexes: dict[Any, Any] = field(default_factory=dict)
+    # Results of one-operand functions by (function, operand object): (operand, result).
+    calls: dict[Any, Any] = field(default_factory=dict)

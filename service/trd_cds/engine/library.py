@@ -45,6 +45,9 @@ class FunctionEntry:
     slots: list[int] = field(default_factory=list)
     body: Evaluator | None = None
     compiling: bool = False
+    # Whether a call's value depends on its operands alone and has no effect (see
+    # ops.refs.is_quiet); None until asked.
+    quiet: bool | None = None
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from typing import Any, cast
 from ..compiler import LibraryCompiler, fault
 from ..context import Context
 from ..errors import ElmError
-from ..library import FunctionEntry
+from ..library import CompiledLibrary, FunctionEntry
 from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes
 from .structure import get_property
 from .types import matcher, static_type_key, type_key
@@ -100,6 +100,8 @@ def compile_function_ref(elm: ElmNode, c: Compiler) -> Evaluator:
     for fn in chosen:
         compiler.function_body(fn)
     if len(chosen) == 1:
+        if len(args) == 1 and is_quiet(lib, chosen[0]):
+            return _remembered_call(chosen[0], args[0], lib.name)
         return _call(chosen[0], args, lib.name)
     # Overloads the static types do not decide (e.g. a choice-typed argument): pick at run
     # time the first overload whose operand types all match.
@@ -194,3 +196,70 @@ def _call2(fn: FunctionEntry, args: list[Evaluator], library: str) -> Evaluator:
         except Exception as e:
             fault(e, locator, library=library, define=name)
     return call2
+
+
+def _function_refs(tree: Any) -> list[ElmNode]:
+    """Every FunctionRef node of an ELM subtree; a Message node is returned as well."""
+    found: list[ElmNode] = []
+    stack = [tree]
+    while stack:
+        node_ = stack.pop()
+        if isinstance(node_, dict):
+            if node_.get("type") in ("FunctionRef", "Message"):
+                found.append(node_)
+            stack.extend(v for v in node_.values() if isinstance(v, (dict, list)))
+        elif isinstance(node_, list):
+            stack.extend(node_)
+    return found
+
+
+def is_quiet(lib: CompiledLibrary, fn: FunctionEntry) -> bool:
+    """Whether calling ``fn`` only computes a value: no Message in its body or in any
+    function it calls. Everything else a body can read - its operands, defines, parameters,
+    the data, Now() - is fixed for the whole evaluation, so equal operands give equal
+    values and a call may be answered from an earlier one."""
+    if fn.quiet is not None:
+        return fn.quiet
+    fn.quiet = True  # calls cannot be circular; this only ends the walk
+    quiet = True
+    for ref in _function_refs(fn.elm.get("expression")):
+        if ref.get("type") == "Message":
+            quiet = False
+            break
+        try:
+            target = lib.included(ref.get("libraryName"))
+        except ElmError:
+            quiet = False
+            break
+        if not all(is_quiet(target, f) for f in target.functions.get(ref.get("name", ""), [])):
+            quiet = False
+            break
+    fn.quiet = quiet
+    return quiet
+
+
+def _remembered_call(fn: FunctionEntry, arg: Evaluator, library: str) -> Evaluator:
+    """A one-operand call answered once per operand object and evaluation: the same FHIR
+    element (read once, see FhirElement) or value converted or inspected again - by
+    FHIRHelpers, by several defines over the same records - costs a dictionary lookup.
+    The operand is kept with the result, so its id cannot be reused while the entry lives."""
+    (slot,) = fn.slots
+    locator = fn.elm.get("locator")
+    name = fn.name
+    run = _body(fn)
+
+    def remembered(ctx: Context) -> Any:
+        value = arg(ctx)
+        key = (slot, id(value))
+        calls = ctx.calls
+        hit = calls.get(key)
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        try:
+            ctx.slots[slot] = value
+            result = run(ctx)
+        except Exception as e:
+            fault(e, locator, library=library, define=name)
+        calls[key] = (value, result)
+        return result
+    return remembered
