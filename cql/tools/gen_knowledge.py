@@ -239,12 +239,13 @@ define "ICD10 Families":
 
 
 def icd_prefixes(code: str) -> list[str]:
-    """'F32.*' -> ['F32']; 'F50.0*' -> ['F50.0']; 'F20.*-F29.*' -> ['F20', ..., 'F29']."""
+    """Dot-less prefixes, as the CQL compares dot-less codes:
+    'F32.*' -> ['F32']; 'F50.0*' -> ['F500']; 'F20.*-F29.*' -> ['F20', ..., 'F29']."""
     if "-" in code:
         lo, hi = (c.rstrip("*").rstrip(".") for c in code.split("-"))
         letter, a, b = lo[0], int(lo[1:]), int(hi[1:])
         return [f"{letter}{n:02d}" for n in range(a, b + 1)]
-    return [code.rstrip("*").rstrip(".")]
+    return [code.rstrip("*").replace(".", "")]
 
 
 def valueset(vid: str, title: str, includes: dict[str, list[tuple[str, str, str]]],
