@@ -46,6 +46,9 @@ define function "In Window"(w Interval<Date>):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d in w return R.n
 define function "Soon After"(d Date):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d > d and R.d <= d + 10 days return R.n
+define function "In Month Of"(w Interval<Date>):
+  "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d in month of w
+    return R.n
 define function "Not Before"(d Date):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and d <= R.d return R.n
 define function "Count Key"(k String):
@@ -59,7 +62,7 @@ define "Cases": {
   "In Window"(Interval[@2024-01-10, null]), "In Window"(Interval[null, @2024-01-10]),
   "In Window"(null), "In Window"(Interval[@2024-01, @2024-02]),
   "Soon After"(@2024-01-05), "Soon After"(@2024-01), "Soon After"(null),
-  "Not Before"(@2024-01-20),
+  "Not Before"(@2024-01-20), "In Month Of"(Interval[@2024-01-15, @2024-01-20]),
   { "Count Key"('a') }
 }
 
@@ -95,6 +98,7 @@ def test_pruned_results_equal_a_full_scan(engine: Engine, monkeypatch: pytest.Mo
     assert pruned[10] == [1, 2, 7, 10]
     assert pruned[11] == [2, 7]
     assert pruned[16] == [2, 7, 10]  # after 5 January, by the 15th
+    assert pruned[20] == [1, 2, 5, 7, 10]  # any day of January
 
 
 def test_key_lookup_visits_only_matching_rows_and_rows_without_a_key(engine: Engine) -> None:

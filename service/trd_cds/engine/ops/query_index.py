@@ -114,6 +114,8 @@ def compile_pruner(elm: ElmNode, lc: LibraryCompiler, bound: frozenset[str]) -> 
         operands = conjunct.get("operand")
         if not isinstance(kind, str) or not isinstance(operands, list) or len(operands) != 2:
             continue
+        if conjunct.get("precision"):
+            continue  # `in month of`: days outside the range may still be in it
         left, right = operands
         path = _alias_path(left, alias)
         if path is None and kind in _FLIPPED:
