@@ -273,6 +273,41 @@ class Corpus:
             p["performedPeriod"] = {"start": self.date_time(d), "end": self.date_time(d + timedelta(days=30))}
         return p
 
+    def resistant_courses(self, pid: str, n: int, onset: date, rng: random.Random,
+                          res: list[dict[str, Any]]) -> int:
+        """Two to four long courses at a high dose of distinct classes, stopped for lack of
+        effect (TCA and MAOI among them at times, ECT after them at times): the resistant
+        patients that reach TRD 'met', the higher Thase-Rush stages and the Maudsley bands."""
+        classes = [c for c in ("ssri", "snri", "ndri", "nassa", "serotonin-modulator") if c in self.drugs]
+        rng.shuffle(classes)
+        for cls in ("tca", "maoi"):
+            if cls in self.drugs and rng.random() < 0.5:
+                classes.insert(rng.randint(1, 2), cls)
+        start = onset + timedelta(days=rng.randint(5, 40))
+        for cls in classes[:rng.randint(2, 4)]:
+            end = start + timedelta(weeks=rng.randint(9, 14))
+            if end >= self.as_of:
+                break
+            coding = rng.choice(self.drugs[cls])
+            mg = 60 if cls == "maoi" else 300
+            res.append({"resourceType": "MedicationStatement", "id": f"{pid}-rc{n}", "status": "stopped",
+                        "subject": {"reference": f"Patient/{pid}"},
+                        "medicationCodeableConcept": {"coding": [{"system": coding["system"], "code": coding["code"]}]},
+                        "effectivePeriod": {"start": start.isoformat(), "end": end.isoformat()},
+                        "statusReason": [{"text": rng.choice(LACK_OF_EFFICACY_TEXT[:4])}],
+                        "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                    "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg",
+                                                                      "system": UCUM, "code": "mg"}}]}]})
+            n += 1
+            start = end + timedelta(days=rng.randint(1, 20))
+        ect = codes_of("ect")
+        if ect and rng.random() < 0.4 and start < self.as_of:
+            res.append({"resourceType": "Procedure", "id": f"{pid}-p{n}", "status": "completed",
+                        "subject": {"reference": f"Patient/{pid}"}, "code": {"coding": [rng.choice(ect)]},
+                        "performedDateTime": start.isoformat()})
+            n += 1
+        return n
+
     # ---- one patient ------------------------------------------------------------------------
 
     def bundle(self, index: int) -> dict[str, Any]:
@@ -342,6 +377,8 @@ class Corpus:
             start = end + timedelta(days=self.rng.randint(-21, 45))
             if start >= self.as_of:
                 break
+        if extra_rng.random() < 0.25:
+            n = self.resistant_courses(pid, n, onset, extra_rng, res)
         res.extend(extra)
 
         d, k = onset - timedelta(days=self.rng.randint(0, 40)), 0
