@@ -10,7 +10,11 @@
 Patient-context define of the library for each bundle's patient); with ``--by-library`` it
 evaluates several libraries in one go and prints ``{library: results file}``. ``compare`` runs
 the same ELM over the same bundles with the reference JS engine (``cql/tools/reference-run.mjs``)
-and lists every value that differs. Also runnable as ``python -m trd_cds.engine.tool``.
+and lists every value that differs (the full comparison of every TRD library over the examples
+and a generated corpus, with its documented differences, is ``make compare``:
+``node cql/tools/reference-run.mjs --check``). A plain ``--param NAME=JSON`` sets the parameter
+NAME of every loaded library that declares it (the TRD thresholds live in TRDConfig);
+``Library.NAME`` names one library's. Also runnable as ``python -m trd_cds.engine.tool``.
 """
 
 from __future__ import annotations
