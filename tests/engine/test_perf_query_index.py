@@ -49,6 +49,8 @@ define function "Soon After"(d Date):
 define function "In Month Of"(w Interval<Date>):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d in month of w
     return R.n
+define function "On Day"(d Date):
+  "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d = d return R.n
 define function "Not Before"(d Date):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and d <= R.d return R.n
 define function "Count Key"(k String):
@@ -63,11 +65,13 @@ define "Cases": {
   "In Window"(null), "In Window"(Interval[@2024-01, @2024-02]),
   "Soon After"(@2024-01-05), "Soon After"(@2024-01), "Soon After"(null),
   "Not Before"(@2024-01-20), "In Month Of"(Interval[@2024-01-15, @2024-01-20]),
-  { "Count Key"('a') }
+  { "Count Key"('a') },
+  "On Day"(@2024-01-10), "On Day"(@2024-01), "On Day"(@2024-02), "On Day"(null)
 }
 
 define "Lookup B": "By Key"('b')
 define "Window": "In Window"(Interval[@2024-01-09, @2024-01-11])
+define "Day": "On Day"(@2024-01-10)
 define "Each Row By Key": "Rows" X return all Count("By Key"(X.key))
 """
 
@@ -99,6 +103,7 @@ def test_pruned_results_equal_a_full_scan(engine: Engine, monkeypatch: pytest.Mo
     assert pruned[11] == [2, 7]
     assert pruned[16] == [2, 7, 10]  # after 5 January, by the 15th
     assert pruned[20] == [1, 2, 5, 7, 10]  # any day of January
+    assert pruned[22:] == [[2, 7], [], [4], []]  # a month equals only the same month
 
 
 def test_key_lookup_visits_only_matching_rows_and_rows_without_a_key(engine: Engine) -> None:
@@ -109,6 +114,12 @@ def test_key_lookup_visits_only_matching_rows_and_rows_without_a_key(engine: Eng
 
 def test_date_range_visits_only_rows_in_range_and_rows_without_a_day(engine: Engine) -> None:
     value, visits = run(engine, "Window")
+    assert value == [2, 7]
+    assert visits == 4  # rows 2 and 7, row 3 (null) and row 4 (a month, not a day)
+
+
+def test_date_key_lookup_visits_only_that_day_and_rows_without_a_day(engine: Engine) -> None:
+    value, visits = run(engine, "Day")
     assert value == [2, 7]
     assert visits == 4  # rows 2 and 7, row 3 (null) and row 4 (a month, not a day)
 

@@ -13,8 +13,9 @@ only rows that can pass are visited: the index of the define's list is built onc
 evaluation, and the complete where clause is still evaluated on every candidate, in the
 source's order. So the result is the same as a scan's; only rows that cannot pass are skipped.
 
-Hash keys are Strings and Integers (there Python equality is CQL equality); range keys are
-Dates of day precision (there component order is CQL order). Rows whose key is anything else
+Hash keys are Strings, Integers and Dates of day precision (there Python equality of the
+value or of its components is CQL equality); range keys are Dates of day precision (there
+component order is CQL order). Rows whose key is anything else
 (null, a FHIR primitive, a Decimal, a partial date, …) always stay candidates, and a value of
 ``E`` of any other kind prunes nothing.
 """
@@ -73,9 +74,15 @@ def _has_node(tree: Any, kinds: frozenset[str]) -> bool:
     return False
 
 
-def _hashable(v: Any) -> bool:
+def _hash_key(v: Any) -> Any:
+    """The dictionary key of a value whose CQL equality is that key's equality: a String or
+    an Integer itself, a Date of day precision its components; None for anything else."""
     t = type(v)
-    return t is str or t is int
+    if t is str or t is int:
+        return v
+    if t is Date and v._n == 3:
+        return v._c
+    return None
 
 
 def _day(v: Any) -> tuple[int, int, int] | None:
@@ -147,11 +154,11 @@ def _pruner(plans: list[Plan], define: Any) -> Pruner:
             by_key: dict[Any, list[int]] = {}
             others: list[int] = []
             for i, item in enumerate(items):
-                key = get(item)
-                if _hashable(key):
-                    by_key.setdefault(key, []).append(i)
-                else:
+                key = _hash_key(get(item))
+                if key is None:
                     others.append(i)
+                else:
+                    by_key.setdefault(key, []).append(i)
             index = (by_key, others)
             ctx.indexes[name] = (items, index)
         return index  # type: ignore[no-any-return]
@@ -179,14 +186,15 @@ def _pruner(plans: list[Plan], define: Any) -> Pruner:
         for kind, path, expr in hash_plans:
             wanted = expr(ctx)
             if kind == "Equal":
-                if not _hashable(wanted):
+                key = _hash_key(wanted)
+                if key is None:
                     continue
-                keys = [wanted]
+                keys = [key]
             else:
                 if type(wanted) is not list:
                     continue  # an interval (see by_range) or null
-                keys = [w for w in wanted if w is not None]
-                if not all(_hashable(k) for k in keys):
+                keys = [_hash_key(w) for w in wanted if w is not None]
+                if None in keys:
                     continue
             by_key, others = hash_index(ctx, items, path)
             if len(keys) == 1 and not others:
