@@ -92,11 +92,8 @@ define "At Most 66": (years between @1955-11 and @2021-11-02) <= 66
 # Found by the reference comparison (corpus-0128: a birth date known to the month). The age is
 # the Uncertainty 65..66; a comparison holds when it holds for every value of the range, fails
 # when it fails for all, and is null otherwise (CQL 1.5, Appendix B, Date and Time Operators:
-# Uncertainty; cql-execution answers so). Ours answers null whenever the range is not one
-# value, because the ordering operators reduce it to a three-way compare.
+# Uncertainty; cql-execution answers so).
 @needs_translator
-@pytest.mark.xfail(strict=True, reason="ordering operators give null for an Uncertainty range "
-                   "that lies wholly on one side (ops/comparison.py)")
 def test_comparison_of_an_uncertain_duration() -> None:
     engine = Engine.from_elm(translate(UNCERTAIN))
     out = engine.evaluate("UncertainCompare", data=None, now=as_of_now(AS_OF))

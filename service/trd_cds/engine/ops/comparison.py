@@ -71,6 +71,16 @@ def _equivalent(elm: ElmNode) -> Fn:
 
 def _ordered(native: Fn, test: Callable[[int], bool]) -> Callable[[ElmNode], Fn]:
     def general(a: Any, b: Any) -> bool | None:
+        if type(a) is v.Uncertainty or type(b) is v.Uncertainty:
+            # CQL 'Uncertainty': decided when the comparison holds (or fails) for every value
+            # in the ranges, which its two extreme pairings settle; otherwise null.
+            lo_a, hi_a = (a.low, a.high) if type(a) is v.Uncertainty else (a, a)
+            lo_b, hi_b = (b.low, b.high) if type(b) is v.Uncertainty else (b, b)
+            c1, c2 = v.compare(lo_a, hi_b), v.compare(hi_a, lo_b)
+            if c1 is None or c2 is None:
+                return None
+            t1, t2 = test(c1), test(c2)
+            return t1 if t1 == t2 else None
         c = v.compare(a, b)
         return None if c is None else test(c)
 
