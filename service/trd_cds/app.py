@@ -314,6 +314,9 @@ def _set_rules(state: Services, rules: RulesEngine) -> None:
         state.not_ready_reason = "no card builder (trd_cds.cards.build_cards) available"
         log.error("not ready: %s", state.not_ready_reason)
         return
+    if state.config_problem is not None:
+        state.not_ready_reason = state.config_problem
+        return
     state.not_ready_reason = None
     state.metrics.ready.set(1)
     log.info("rules loaded", extra={"rulesetVersion": rules.ruleset_version})

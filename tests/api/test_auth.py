@@ -66,7 +66,9 @@ async def test_production_is_the_default_and_refuses_everyone_until_configured(
     async with make_client(Settings(env="production")) as client:
         _refused(await client.get(DISCOVERY))
         ready = await client.get("/readyz")
+        metrics = (await client.get("/metrics")).text
     assert ready.status_code == 503
+    assert "trd_cds_ready 0.0" in metrics
     assert "TRD_AUTH_ISSUERS and TRD_PUBLIC_BASE_URL" in ready.json()["issue"][0]["diagnostics"]
 
 

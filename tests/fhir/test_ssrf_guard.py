@@ -241,6 +241,7 @@ async def test_production_without_an_allowlist_ignores_fhir_server(loopback_fhir
             "/cds-services/trd-patient-view", json=_hook(f"{live.url}/ok", prefetch)
         )
     assert without_data.status_code == 412
+    assert "does not read from FHIR servers" in without_data.json()["issue"][0]["diagnostics"]
     assert with_data.status_code == 200
     assert server.requests == []
 

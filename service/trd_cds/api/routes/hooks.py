@@ -88,7 +88,10 @@ async def call_service(service_id: str, request: Request) -> Response:
     )
     if missing:
         validate()
-        return await _missing_data(state, service, patient, as_of, hook.draft_orders, missing)
+        fallback_off = hook.fhir_server is not None and fhir_server is None
+        return await _missing_data(
+            state, service, patient, as_of, hook.draft_orders, missing, fallback_off
+        )
     try:
         evaluation = await state.evaluator.evaluate(
             patient,
@@ -129,6 +132,7 @@ async def _missing_data(
     as_of: date,
     drafts: list[dict[str, Any]],
     missing: list[str],
+    fallback_off: bool = False,
 ) -> Response:
     """412, unless the data in hand already shows a crisis: that card goes out regardless."""
     try:
@@ -140,13 +144,13 @@ async def _missing_data(
     if cards:
         _remember_cards(state, cards)
         return _json({"cards": cards})
+    how = (
+        "prefetch it: this service does not read from FHIR servers"
+        if fallback_off
+        else "prefetch it, or send fhirServer and fhirAuthorization"
+    )
     return outcome_response(
-        412,
-        Issue(
-            f"required data unavailable: {'; '.join(missing)} (prefetch it, or send fhirServer "
-            "and fhirAuthorization)",
-            code="required",
-        ),
+        412, Issue(f"required data unavailable: {'; '.join(missing)} ({how})", code="required")
     )
 
 
