@@ -313,12 +313,15 @@ class Traffic:
 
     async def bad(self, client: httpx.AsyncClient, n: int) -> None:
         if self.issuer is not None and n % 4 == 0:
-            # Forged and replayed tokens: a bare 401.
             path = "/cds-services"
-            token = self.issuer.token(path, jti="soak-replayed") if n % 8 else "e30.e30.AAAA"
-            await self._send(
-                client, "bad", "GET", path, {401}, headers={"authorization": f"Bearer {token}"}
-            )
+            if n % 8 == 0:
+                forged = {"authorization": "Bearer e30.e30.AAAA"}
+                await self._send(client, "bad", "GET", path, {401}, headers=forged)
+                return
+            # A replay: the token's first use is fine, the second a bare 401.
+            replayed = {"authorization": f"Bearer {self.issuer.token(path)}"}
+            await self._send(client, "warm", "GET", path, {200}, headers=replayed)
+            await self._send(client, "bad", "GET", path, {401}, headers=replayed)
             return
         method, path, content, content_type = BAD_INPUTS[n % len(BAD_INPUTS)]
         await self._send(

@@ -212,6 +212,16 @@ def _resigned(token: str, alg: str) -> str:
     return f"{new_header}.{payload}.{signature}"
 
 
+async def test_critical_header_extensions_are_refused(
+    make_client: Any, cds_issuer: CdsClientIssuer
+) -> None:
+    # PyJWT refuses some of these itself ("malformed"); the service refuses any other.
+    async with make_client(cds_issuer.settings()) as client:
+        for crit in (["exp"], ["x-ehr-extension"]):
+            token = cds_issuer.token(DISCOVERY, headers={"crit": crit, crit[0]: 1})
+            _refused(await client.get(DISCOVERY, headers={"Authorization": f"Bearer {token}"}))
+
+
 async def test_a_key_declaring_its_alg_is_only_used_with_it(
     make_client: Any, cds_issuer: CdsClientIssuer
 ) -> None:

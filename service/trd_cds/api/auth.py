@@ -205,6 +205,9 @@ class TokenVerifier:
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
             raise AuthError("bad-typ")
+        if "crit" in header:
+            # No JWS extensions are understood here, so none may be critical (RFC 7515 4.1.11).
+            raise AuthError("crit-unsupported")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise AuthError("no-kid")
