@@ -44,8 +44,9 @@ _FLIPPED = {"Equal": "Equal", "Greater": "Less", "GreaterOrEqual": "LessOrEqual"
             "Less": "Greater", "LessOrEqual": "GreaterOrEqual"}
 _RANGE_OPS = frozenset({"In", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"})
 
-# Nodes with an effect besides their value, or whose value may differ between calls.
-_IMPURE = frozenset({"Message", "Now", "Today", "TimeOfDay"})
+# Evaluating the compared expression once more must not emit anything. (Now() and Today()
+# are fixed for the whole evaluation, so they may appear.)
+_IMPURE = frozenset({"Message"})
 
 
 def _conjuncts(tree: ElmNode) -> list[ElmNode]:
