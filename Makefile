@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 PORT ?= 8080
+HOST ?= 127.0.0.1
+SOAK_MINUTES ?= 3
 
-.PHONY: ensure-redis ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-redis ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -27,8 +29,10 @@ setup-runtime: $(VENV)/.runtime
 setup: $(VENV)/.dev cql/node_modules/.installed
 setup-node: cql/node_modules/.installed
 
+# Development mode: no JWT is asked of callers (a warning is logged), so it listens on loopback
+# unless HOST says otherwise. Production (the default without TRD_ENV) requires JWTs.
 run: setup-runtime
-	$(BIN)/trd-cds serve --host 0.0.0.0 --port $(PORT)
+	TRD_ENV=$${TRD_ENV:-development} $(BIN)/trd-cds serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check service tests bench
@@ -73,6 +77,9 @@ bench-engine: setup
 
 bench-service: setup
 	$(BIN)/python bench/bench_service.py
+
+soak: setup
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) cql/node_modules .pytest_cache .mypy_cache .ruff_cache

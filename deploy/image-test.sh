@@ -135,6 +135,7 @@ start_service() {
     --read-only --tmpfs /tmp:rw,size=16m,mode=1777 \
     --cap-drop ALL --security-opt no-new-privileges \
     -e "TRD_PORT=$port" -e "TRD_WORKERS=$workers" -e "TRD_REDIS_URL=$redis" \
+    -e "TRD_ENV=development" \
     "$IMAGE" 2>/dev/null)" || die "podman run failed: podman run --runtime runc $IMAGE"
   cids+=("$cid")
   echo "image-test: container ${cid:0:12} on port $port, $workers workers"

@@ -61,7 +61,8 @@ async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:
     from trd_cds.fhir.outcome import FhirInputError, Issue, operation_outcome
     from trd_cds.settings import Settings
 
-    settings = Settings()
+    # A local evaluation has no callers to authenticate.
+    settings = Settings(auth_required=False)
     app = create_app(settings, rules=load_rules(settings))
     async with app.router.lifespan_context(app):
         state: Services = app.state.services
