@@ -412,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     port = free_port()
-    env = {**os.environ, "TRD_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT / "bench")}
+    env = {**os.environ, "TRD_LOG_LEVEL": "WARNING", "TRD_ENV": "development",
+           "PYTHONPATH": str(ROOT / "bench")}
     env.pop("TRD_REDIS_URL", None)
     if args.redis:
         env["TRD_REDIS_URL"] = args.redis

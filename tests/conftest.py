@@ -28,6 +28,7 @@ from fastapi import FastAPI
 # that `Settings()` here and in `trd-cds serve` subprocesses agree. Production defaults are
 # tested by passing explicit values (constructor values beat the environment).
 os.environ["TRD_ENV"] = "development"
+os.environ["TRD_GC_FREEZE"] = "false"
 os.environ["TRD_FHIR_ALLOW_HTTP"] = "true"
 os.environ["TRD_FHIR_ALLOW_PRIVATE_ADDRESSES"] = "true"
 

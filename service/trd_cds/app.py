@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -53,6 +54,9 @@ def load_rules(settings: Settings) -> RulesEngine:
     """The real TRD rules (compiles the ELM once); imported late, it is the slow part."""
     rules_module: Any = importlib.import_module("trd_cds.rules")
     loaded: RulesEngine = rules_module.TrdRules.load(settings.rules_parameters or None)
+    if settings.gc_freeze:
+        gc.collect()
+        gc.freeze()
     return loaded
 
 
