@@ -8,39 +8,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from elm_stubs import SYSTEM, Stub, const
 
 from trd_cds.engine import temporal
 from trd_cds.engine.context import Context
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.ops import arithmetic  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
+from trd_cds.engine.registry import ElmNode
 from trd_cds.engine.temporal import Date, DateTime, Time
 from trd_cds.engine.values import Quantity, Uncertainty
-
-SYSTEM = "{urn:hl7-org:elm-types:r1}"
-
-
-class Stub:
-    """Compiles the node under test; ``{"type": "Const"}`` leaves stand for evaluated operands."""
-
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
 
 
 def ctx() -> Context:
     return Context(now=DateTime(2024, 3, 1, 0, 0, 0, 0, Decimal(0)))
-
-
-def const(value: Any) -> ElmNode:
-    return {"type": "Const", "value": value}
 
 
 def run(kind: str, *operands: Any, rt: str | None = None, **fields: Any) -> Any:

@@ -7,37 +7,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from elm_stubs import SYSTEM, const, evaluate
 
-from trd_cds.engine.context import Context
 from trd_cds.engine.ops import comparison  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
+from trd_cds.engine.registry import ElmNode
 from trd_cds.engine.temporal import DateTime, Time
 from trd_cds.engine.values import Quantity, Uncertainty
 
-SYSTEM = "{urn:hl7-org:elm-types:r1}"
 D = Decimal
 
 
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
-
 def run(kind: str, a: Any, b: Any, sig: str | None = None) -> Any:
-    node: ElmNode = {"type": kind, "operand": [{"type": "Const", "value": a},
-                                              {"type": "Const", "value": b}]}
+    node: ElmNode = {"type": kind, "operand": [const(a), const(b)]}
     if sig is not None:
         named = {"type": "NamedTypeSpecifier", "name": SYSTEM + sig}
         node["signature"] = [named, named]
-    return Stub().compile(node)(Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))))
+    return evaluate(node)
 
 
 SIGNATURES = ["Integer", None]  # the fast path and the general one must agree

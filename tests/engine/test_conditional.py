@@ -3,43 +3,17 @@ only the chosen branch is evaluated."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from trd_cds.engine.context import Context
+from elm_stubs import BOOM, evaluate
+from elm_stubs import const as c
+
 from trd_cds.engine.ops import conditional  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
-from trd_cds.engine.temporal import DateTime
-
-
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        if node["type"] == "Boom":
-
-            def boom(ctx: Context) -> Any:
-                raise AssertionError("evaluated a branch that was not chosen")
-
-            return boom
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
-
-def c(value: Any) -> ElmNode:
-    return {"type": "Const", "value": value}
-
-
-BOOM: ElmNode = {"type": "Boom"}
+from trd_cds.engine.registry import ElmNode
 
 
 def run(node: ElmNode) -> Any:
-    return Stub().compile(node)(Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))))
+    return evaluate(node)
 
 
 def test_if() -> None:

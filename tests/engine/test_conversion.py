@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from cql_translate import needs_translator, translate
+from elm_stubs import SYSTEM, Stub, const
 
 from trd_cds.engine import Engine
 from trd_cds.engine.context import Context
@@ -27,12 +28,11 @@ from trd_cds.engine.ops.conversion import (
     to_string,
     to_time,
 )
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
+from trd_cds.engine.registry import NODES, ElmNode
 from trd_cds.engine.temporal import Date, DateTime, Time
 from trd_cds.engine.values import Code, Concept, Quantity, Ratio
 
 D = Decimal
-SYSTEM = "{urn:hl7-org:elm-types:r1}"
 
 
 def same(actual: Any, expected: Any) -> bool:
@@ -168,16 +168,6 @@ def test_convert_quantity() -> None:
 
 # --- the ELM nodes -------------------------------------------------------------------------------
 
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        value = node["value"]
-        return lambda ctx: value
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
 
 def run(node: ElmNode) -> Any:
     assert conversion is not None  # the module registers the node types when imported
@@ -185,7 +175,7 @@ def run(node: ElmNode) -> Any:
 
 
 def op(kind: str, *operands: Any, **attrs: Any) -> Any:
-    nodes = [{"type": "Const", "value": v} for v in operands]
+    nodes = [const(v) for v in operands]
     return run({"type": kind, "operand": nodes[0] if len(nodes) == 1 else nodes, **attrs})
 
 

@@ -8,40 +8,18 @@ from typing import Any
 
 import pytest
 from cql_translate import needs_translator, translate
+from elm_stubs import SYSTEM, Stub, const
 
 from trd_cds.engine import Engine
 from trd_cds.engine.context import Context
 from trd_cds.engine.errors import CqlEvaluationError, ElmError
 from trd_cds.engine.ops import datetime as datetime_ops  # noqa: F401  (registers the nodes)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
+from trd_cds.engine.registry import ElmNode
 from trd_cds.engine.temporal import Date, DateTime, Time
 from trd_cds.engine.values import Uncertainty
 
 D = Decimal
-SYSTEM = "{urn:hl7-org:elm-types:r1}"
 NOW = DateTime(2024, 3, 1, 9, 30, 15, 250, D(-5))
-
-
-class Stub:
-    """Compiles the node under test; ``{"type": "Const"}`` leaves stand for evaluated operands."""
-
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        if node["type"] == "Literal":
-            number = int(node["value"])
-            return lambda ctx: number
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
-
-def const(value: Any) -> ElmNode:
-    return {"type": "Const", "value": value}
 
 
 def literal(value: int) -> ElmNode:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
+from elm_stubs import NEW_YEAR_2024, Stub, const
 
 from trd_cds.engine.context import Context
 from trd_cds.engine.errors import CqlMessageError
 from trd_cds.engine.ops import errors  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
-from trd_cds.engine.temporal import DateTime
-
-
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        value = node["value"]
-        return lambda ctx: value
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
+from trd_cds.engine.registry import NODES, ElmNode
 
 
 def message(source: Any, condition: bool | None, code: str, severity: str,
@@ -30,8 +18,8 @@ def message(source: Any, condition: bool | None, code: str, severity: str,
     fields = {"source": source, "condition": condition, "code": code, "severity": severity,
               "message": text}
     node: ElmNode = {"type": "Message", "locator": "3:5-3:60",
-                     **{k: {"type": "Const", "value": v} for k, v in fields.items()}}
-    ctx = Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0)))
+                     **{k: const(v) for k, v in fields.items()}}
+    ctx = Context(now=NEW_YEAR_2024)
     return NODES["Message"](node, Stub())(ctx), ctx
 
 

@@ -3,45 +3,21 @@ CqlNullologicalOperatorsTest.xml), including short-circuit evaluation."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
+from elm_stubs import BOOM, const, evaluate
 
-from trd_cds.engine.context import Context
 from trd_cds.engine.ops import logical  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine.registry import ElmNode
 
 T, F, N = True, False, None
 
 
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        if node["type"] == "Boom":  # an operand that must never be evaluated
-
-            def boom(ctx: Context) -> Any:
-                raise AssertionError("evaluated an operand that short-circuit should skip")
-
-            return boom
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
-
 def run(kind: str, *operands: Any) -> Any:
-    nodes = [o if isinstance(o, dict) else {"type": "Const", "value": o} for o in operands]
+    nodes = [o if isinstance(o, dict) else const(o) for o in operands]
     node: ElmNode = {"type": kind, "operand": nodes[0] if len(nodes) == 1 else nodes}
-    return Stub().compile(node)(Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))))
-
-
-BOOM: ElmNode = {"type": "Boom"}
+    return evaluate(node)
 
 
 @pytest.mark.parametrize(

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
+from elm_stubs import SYSTEM, evaluate
+from elm_stubs import const as c
 
-from trd_cds.engine.context import Context
 from trd_cds.engine.ops import string  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
-from trd_cds.engine.temporal import DateTime
-
-SYSTEM = "{urn:hl7-org:elm-types:r1}"
-
-
-class Stub:
-    library_name = "Test"
-
-    def compile(self, node: ElmNode) -> Evaluator:
-        if node["type"] == "Const":
-            value = node["value"]
-            return lambda ctx: value
-        return NODES[node["type"]](node, self)
-
-    def compile_optional(self, node: ElmNode | None) -> Evaluator:
-        return (lambda ctx: None) if node is None else self.compile(node)
-
-
-def c(value: Any) -> ElmNode:
-    return {"type": "Const", "value": value}
-
-
-def evaluate(node: ElmNode) -> Any:
-    return Stub().compile(node)(Context(now=DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))))
+from trd_cds.engine.registry import ElmNode
 
 
 def op(kind: str, *operands: Any, sig: list[dict[str, Any]] | None = None) -> Any:
