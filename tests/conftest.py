@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 import pytest
@@ -38,7 +38,7 @@ from trd_cds.fhir.patient_data import PatientData
 from trd_cds.settings import Settings
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -63,7 +63,7 @@ def redis_url() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is required for the Redis tests (apt-get install redis-server)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
@@ -125,7 +125,7 @@ def hung_redis() -> Iterator[HungServer]:
 @pytest.fixture
 def closed_port() -> int:
     """A port nobody listens on: a Redis that is down."""
-    return _free_port()
+    return free_port()
 
 
 # ---------------------------------------------------------------------------- FHIR builders
@@ -174,28 +174,24 @@ class Fhir:
         }
 
     @staticmethod
-    def phq9(n: int, pid: str = "p1", day: str = "2024-04-20", total: int = 17) -> dict[str, Any]:
+    def _loinc_score(rid: str, loinc: str, pid: str, day: str, value: int) -> dict[str, Any]:
         return {
             "resourceType": "Observation",
-            "id": f"phq{n}",
+            "id": rid,
             "status": "final",
             "subject": {"reference": f"Patient/{pid}"},
-            "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
             "effectiveDateTime": day,
-            "valueInteger": total,
+            "valueInteger": value,
         }
 
     @staticmethod
+    def phq9(n: int, pid: str = "p1", day: str = "2024-04-20", total: int = 17) -> dict[str, Any]:
+        return Fhir._loinc_score(f"phq{n}", "44261-6", pid, day, total)
+
+    @staticmethod
     def item9(n: int, score: int, day: str, pid: str = "p1") -> dict[str, Any]:
-        return {
-            "resourceType": "Observation",
-            "id": f"item9-{n}",
-            "status": "final",
-            "subject": {"reference": f"Patient/{pid}"},
-            "code": {"coding": [{"system": "http://loinc.org", "code": "44260-8"}]},
-            "effectiveDateTime": day,
-            "valueInteger": score,
-        }
+        return Fhir._loinc_score(f"item9-{n}", "44260-8", pid, day, score)
 
     @staticmethod
     def bundle(
@@ -437,12 +433,13 @@ def fake_fhir_server() -> Callable[[list[dict[str, Any]]], FakeFhirServer]:
 class ThreadedServer:
     """An ASGI app served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, lifespan: Literal["auto", "on", "off"] = "auto") -> None:
         import uvicorn
 
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False
+            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            lifespan=lifespan,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

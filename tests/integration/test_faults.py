@@ -16,18 +16,20 @@ from typing import Any
 import orjson
 import pytest
 
-from conftest import CdsClientIssuer, FakeFhirServer, FakeRules, Fhir, fake_cards, running_app
+from conftest import (
+    CdsClientIssuer,
+    FakeFhirServer,
+    FakeRules,
+    Fhir,
+    fake_cards,
+    free_port,
+    running_app,
+)
 from trd_cds.app import create_app
 from trd_cds.settings import Settings
 
 pytestmark = pytest.mark.integration
 FHIR_JSON = {"content-type": "application/fhir+json"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisProcess:
@@ -38,7 +40,7 @@ class RedisProcess:
         if binary is None:
             pytest.skip("redis-server not installed")
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,45 +14,19 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 
+from conftest import ThreadedServer, free_port
 from trd_cds.app import create_app
 from trd_cds.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class LiveServer(ThreadedServer):
+    """The service with its lifespan required: startup failures must fail the test."""
 
-
-class LiveServer:
     def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        super().__init__(app, lifespan="on")
 
 
 @pytest.fixture
@@ -154,7 +126,7 @@ def test_trd_cds_serve_with_two_workers_loads_the_rules_and_evaluates() -> None:
     bundle = (
         Path(__file__).resolve().parents[2] / "fhir_examples" / "classic-trd.json"
     ).read_bytes()
-    port = _free_port()
+    port = free_port()
     # A generous budget: a loaded CI machine must not turn this into a timeout test.
     env = {**os.environ, "TRD_LOG_LEVEL": "WARNING", "TRD_EVALUATION_TIMEOUT_SECONDS": "60"}
     env.pop("TRD_REDIS_URL", None)
