@@ -274,7 +274,8 @@ def list_proper_included_in(a: Sequence[Any] | None, b: Sequence[Any] | None) ->
 # --- ordering -----------------------------------------------------------------------------
 
 
-def _compare_nulls_first(a: Any, b: Any) -> int:
+def compare_nulls_first(a: Any, b: Any) -> int:
+    """The sort order of lists and queries: nulls first, then CQL ordering."""
     if a is None:
         return 0 if b is None else -1
     if b is None:
@@ -290,7 +291,7 @@ def _compare_nulls_first(a: Any, b: Any) -> int:
     return int(pa > pb) - int(pa < pb)
 
 
-_NULLS_FIRST = cmp_to_key(_compare_nulls_first)
+_NULLS_FIRST = cmp_to_key(compare_nulls_first)
 
 
 def sort_values(items: Iterable[Any], descending: bool = False) -> list[Any]:

@@ -20,27 +20,12 @@ from ..fhir_provider import FhirElement, FhirPrimitive
 from ..registry import Compiler, ElmNode, Evaluator, node
 from ..temporal import Date, DateTime
 from ..values import Code, Concept, CqlTuple, Interval
-from .list import hashable_elements, list_distinct
+from .list import compare_nulls_first, hashable_elements, list_distinct
 from .query_index import compile_pruner
 from .refs import IMPLICIT_ITEM
 from .structure import property_getter
 
 Filter = Callable[[Context], bool]
-
-
-def _compare_nulls_first(a: Any, b: Any) -> int:
-    if a is None:
-        return 0 if b is None else -1
-    if b is None:
-        return 1
-    c = values.compare(a, b)
-    if c is not None:
-        return c
-    # Temporal values equal as far as both go: the less precise sorts first.
-    pa, pb = getattr(a, "precision", None), getattr(b, "precision", None)
-    if pa is None or pb is None:
-        return 0
-    return int(pa > pb) - int(pa < pb)
 
 
 _OTHER = object()
@@ -111,7 +96,7 @@ def distinct_rows(rows: list[Any]) -> list[Any]:
 
 
 def _compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
-    return _compare_nulls_first(a[0], b[0])
+    return compare_nulls_first(a[0], b[0])
 
 
 _BY_FIRST = cmp_to_key(_compare_keys)
