@@ -213,8 +213,9 @@ def _lower(s: str) -> str:
 # --- searching -------------------------------------------------------------------------------
 
 
-@node("PositionOf")
-def _position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
+def _compile_search(elm: ElmNode, compiler: Compiler,
+                    find: Callable[[str, str], int]) -> Evaluator:
+    """PositionOf and LastPositionOf: ``find(string, pattern)``, null if either is null."""
     pattern = compiler.compile(elm["pattern"])
     text = compiler.compile(elm["string"])
 
@@ -223,24 +224,19 @@ def _position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
         if p is None:
             return None
         s = text(ctx)
-        return None if s is None else s.find(p)
+        return None if s is None else find(s, p)
 
     return evaluate
+
+
+@node("PositionOf")
+def _position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
+    return _compile_search(elm, compiler, str.find)
 
 
 @node("LastPositionOf")
 def _last_position_of(elm: ElmNode, compiler: Compiler) -> Evaluator:
-    pattern = compiler.compile(elm["pattern"])
-    text = compiler.compile(elm["string"])
-
-    def evaluate(ctx: Context) -> int | None:
-        p = pattern(ctx)
-        if p is None:
-            return None
-        s = text(ctx)
-        return None if s is None else s.rfind(p)
-
-    return evaluate
+    return _compile_search(elm, compiler, str.rfind)
 
 
 def substring(s: str, start: int, length: int | None = None) -> str | None:
