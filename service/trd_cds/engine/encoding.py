@@ -183,28 +183,27 @@ def format_datetime(dt: DateTime, default_offset: Decimal | None = None) -> str:
     out += f"-{dt.day:02d}"
     if dt.hour is None:
         return out
-    out += f"T{dt.hour:02d}"
-    if dt.minute is not None:
-        out += f":{dt.minute:02d}"
-        if dt.second is not None:
-            out += f":{dt.second:02d}"
-            if dt.millisecond is not None:
-                out += f".{dt.millisecond:03d}"
+    out += "T" + _clock(dt.hour, dt.minute, dt.second, dt.millisecond)
     offset = dt.offset if dt.offset is not None else default_offset
     if offset is not None:
         out += format_offset(offset)
     return out
 
 
-def format_time(t: Time) -> str:
-    out = f"{t.hour:02d}"
-    if t.minute is not None:
-        out += f":{t.minute:02d}"
-        if t.second is not None:
-            out += f":{t.second:02d}"
-            if t.millisecond is not None:
-                out += f".{t.millisecond:03d}"
+def _clock(hour: int, minute: int | None, second: int | None, millisecond: int | None) -> str:
+    """hh[:mm[:ss[.fff]]], as far as the precision goes (DateTime and Time alike)."""
+    out = f"{hour:02d}"
+    if minute is not None:
+        out += f":{minute:02d}"
+        if second is not None:
+            out += f":{second:02d}"
+            if millisecond is not None:
+                out += f".{millisecond:03d}"
     return out
+
+
+def format_time(t: Time) -> str:
+    return _clock(t.hour, t.minute, t.second, t.millisecond)
 
 
 # --- comparing two encoded result sets ------------------------------------------------------
