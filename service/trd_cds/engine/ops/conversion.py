@@ -94,28 +94,25 @@ def to_boolean(x: Any) -> bool | None:
     return None
 
 
-def to_integer(x: Any) -> int | None:
-    t = type(x)
-    if t is int:
-        return dm.int32(x)
-    if t is bool:
-        return 1 if x else 0
-    if t is str:
-        v = _parse_int(x)
-        return None if v is None else dm.int32(v)
-    return None
+def _whole_number_converter(in_range: Callable[[int], int | None]) -> Callable[[Any], int | None]:
+    """ToInteger and ToLong: the same conversion, checked against the type's range."""
+
+    def convert(x: Any) -> int | None:
+        t = type(x)
+        if t is int:
+            return in_range(x)
+        if t is bool:
+            return 1 if x else 0
+        if t is str:
+            v = _parse_int(x)
+            return None if v is None else in_range(v)
+        return None
+
+    return convert
 
 
-def to_long(x: Any) -> int | None:
-    t = type(x)
-    if t is int:
-        return dm.int64(x)
-    if t is bool:
-        return 1 if x else 0
-    if t is str:
-        v = _parse_int(x)
-        return None if v is None else dm.int64(v)
-    return None
+to_integer = _whole_number_converter(dm.int32)
+to_long = _whole_number_converter(dm.int64)
 
 
 def to_decimal(x: Any) -> Decimal | None:
