@@ -7,8 +7,10 @@ these resources), so an invalid resource fails here rather than in the EHR.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -16,6 +18,27 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 CPT = "http://www.ama-assn.org/go/cpt"
 UCUM = "http://unitsofmeasure.org"
+
+
+_MODELS: dict[str, type[MedicationRequest] | type[ServiceRequest]] = {
+    "MedicationRequest": MedicationRequest,
+    "ServiceRequest": ServiceRequest,
+}
+
+
+@lru_cache(maxsize=4096)
+def _validated_json(canonical: bytes) -> bytes:
+    # Validation through the R4B models costs ~0.3 ms a resource and the same advice recurs on
+    # every warm request, so each distinct resource is validated once.
+    body = orjson.loads(canonical)
+    model = _MODELS[body["resourceType"]].model_validate(body)
+    return orjson.dumps(model.model_dump(mode="json", exclude_none=True))
+
+
+def _valid(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as validated FHIR R4 JSON; a fresh dict each call, so callers may not share."""
+    result: dict[str, Any] = orjson.loads(_validated_json(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)))
+    return result
 
 
 def _number(value: float | Decimal) -> int | float:
@@ -69,7 +92,7 @@ def medication_request(
         body["subject"] = {"reference": f"Patient/{patient_id}"}
     if note:
         body["note"] = [{"text": note}]
-    return MedicationRequest.model_validate(body).model_dump(mode="json", exclude_none=True)
+    return _valid(body)
 
 
 def service_request(
@@ -93,4 +116,4 @@ def service_request(
     }
     if note:
         body["note"] = [{"text": note}]
-    return ServiceRequest.model_validate(body).model_dump(mode="json", exclude_none=True)
+    return _valid(body)
