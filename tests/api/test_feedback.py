@@ -57,7 +57,7 @@ async def test_a_batch_of_feedback_is_recorded_and_counted_per_card_type(
                     overrideReason={
                         "reason": {
                             "code": "already-addressed",
-                            "system": "urn:test",
+                            "system": "http://trd-cds.org/fhir/CodeSystem/override-reason",
                             "display": "Already addressed",
                         },
                         "userComment": "seen today",
@@ -121,6 +121,11 @@ async def test_a_batch_of_feedback_is_recorded_and_counted_per_card_type(
         (
             {"feedback": [_entry("c1", "overridden", overrideReason={})]},
             "feedback[0].overrideReason",
+        ),
+        (
+            {"feedback": [_entry("c1", "overridden", overrideReason={
+                "reason": {"system": "urn:other", "code": "already-addressed"}})]},
+            "feedback[0].overrideReason.reason",
         ),
         ({"feedback": [_entry("c1"), _entry("", "accepted")]}, "feedback[1].card"),
     ],

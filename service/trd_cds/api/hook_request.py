@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from trd_cds.cards.content import override_reason_codes
 from trd_cds.fhir.bundle import check_one_patient
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.primitives import INSTANT_RE
@@ -237,7 +238,12 @@ def parse_feedback(body: Any) -> list[dict[str, Any]]:
             reason = override.get("reason")
             kept_override: dict[str, Any] = {}
             if reason is not None:
-                kept_override["reason"] = _coding(reason, f"{where}.reason")
+                coding = _coding(reason, f"{where}.reason")
+                # Only the reasons the cards offered (cards/content.toml) are meaningful to count.
+                if (coding.get("system"), coding.get("code")) not in override_reason_codes():
+                    raise _bad(f"{where}.reason is not one of the override reasons the cards offer",
+                               f"{where}.reason")
+                kept_override["reason"] = coding
             comment = _string(override, "userComment", where, required=False)
             if comment is not None:
                 kept_override["userComment"] = comment
