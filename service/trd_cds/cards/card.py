@@ -78,7 +78,3 @@ def make_card(
         card["links"] = list(links)
     return card
 
-
-def card_kind(card: dict[str, Any]) -> str:
-    """The card type, as carried in the source topic (used for metrics and feedback)."""
-    return str(card.get("source", {}).get("topic", {}).get("code", "unknown"))

@@ -104,10 +104,6 @@ class FhirModel:
         self._primitive[name] = result
         return result
 
-    def primary_code_path(self, name: str) -> str | None:
-        info = self._types.get(name)
-        return info.get("primaryCodePath") if info else None
-
 
 def _element_type(spec: Any) -> ElementType:
     if isinstance(spec, str):
