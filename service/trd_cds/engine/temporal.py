@@ -272,6 +272,11 @@ def _from_instant(ms: int) -> tuple[int, ...]:
 
 # --- quantities as date/time steps ---------------------------------------------------------
 
+# Day numbers of 0001-01-01 and 9999-12-31; the units that step a Date by whole days.
+_FIRST_DAY = 1
+_LAST_DAY = 3_652_059
+_DAY_UNITS = frozenset({"day", "days", "d"})
+
 _CALENDAR_UNITS: dict[str, Precision] = {
     name: p for name, p in _PRECISION_NAMES.items() if name not in ("a", "mo")
 }
@@ -387,6 +392,13 @@ class Date:
         return hash(("Date", self._c))
 
     def add(self, q: Quantity) -> Date:
+        if self._n == 3 and q.unit in _DAY_UNITS and type(q.value) is Decimal:
+            # The common case (a full date plus days), by day numbers.
+            day = _ordinal(*self._c) + int(q.value)  # type: ignore[arg-type]
+            if not _FIRST_DAY <= day <= _LAST_DAY:
+                raise InvalidTemporalValue(
+                    "date/time arithmetic gave a year outside 1..9999")
+            return Date._make(_civil(day), 3)
         unit, amount = _step(q)
         if unit > Precision.DAY:
             # Date arithmetic is in years, months, weeks and days; finer amounts count only
@@ -880,6 +892,9 @@ def difference_between(a: Temporal, b: Temporal, p: Precision) -> Any:
     Offsets are normalised for hours and finer only: calendar days, months and years are
     counted as each value reads them (spec, DifferenceBetween).
     """
+    if p is Precision.DAY and type(a) is Date and type(b) is Date and a._n == 3 and b._n == 3:
+        # The common case (days between two full dates), by day numbers.
+        return _ordinal(*b._c) - _ordinal(*a._c)  # type: ignore[arg-type]
     ops = _operands(a, b, p, p >= Precision.HOUR)
     if ops is None:
         return None

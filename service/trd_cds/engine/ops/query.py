@@ -32,23 +32,29 @@ _OTHER = object()
 _TIMED = object()
 
 
-def _fingerprint(v: Any) -> Any:
+def _fingerprint(v: Any, nested: bool = False) -> Any:
     """A hashable key that CQL-equal values always share (the converse need not hold), so
     distinct only compares rows within a bucket. Numbers go by value (Python's int and
     Decimal hash alike when equal; an Uncertainty equals a number only as a single point).
     A Date equals only a Date or a DateTime without a time of the same components; a
     DateTime with a time may equal one written in another offset, so those share one key,
-    as other values do. Equal intervals have equal first points (values.interval_start)."""
+    as other values do. Equal intervals have equal first points (values.interval_start).
+    Inside a tuple or list, a tuple or list is keyed by its kind and size only: rows differ
+    in their own elements far more often than deep inside them, and a coarser key stays
+    correct while it costs less."""
     t = type(v)
     if t is str:
         return v
     if t is CqlTuple:
-        return frozenset((k, _fingerprint(x)) for k, x in v._elements.items() if x is not None)
+        if nested:
+            return "tuple"
+        return frozenset((k, _fingerprint(x, True)) for k, x in v._elements.items()
+                         if x is not None)
     if t is FhirElement or t is dict:
         ident = v.get("id")
         return ("dict", ident if type(ident) is str else None)
     if t is FhirPrimitive:
-        return _fingerprint(v.value)
+        return _fingerprint(v.value, nested)
     if t is bool:
         return ("bool", v)
     if t is int or t is Decimal:
@@ -62,15 +68,17 @@ def _fingerprint(v: Any) -> Any:
             start = values.interval_start(v)
         except Exception:
             return _OTHER  # no first point: equal to nothing but an identical interval
-        return ("interval", None if start is None else _fingerprint(start))
+        return ("interval", None if start is None else _fingerprint(start, True))
     if t is values.Uncertainty:
         return ("number", v.low) if v.low is not None and v.low == v.high else _OTHER
     if t is list:
-        return tuple(None if x is None else _fingerprint(x) for x in v)
+        if nested:
+            return ("list", len(v))
+        return tuple(None if x is None else _fingerprint(x, True) for x in v)
     if t is Code:
         return ("Code", v.code, v.system, v.version, v.display)
     if t is Concept:
-        return ("Concept", tuple(_fingerprint(c) for c in v.codes), v.display)
+        return ("Concept", tuple(_fingerprint(c, True) for c in v.codes), v.display)
     return _OTHER
 
 
@@ -83,7 +91,9 @@ def _same(a: Any, b: Any) -> bool:
 def distinct_rows(rows: list[Any]) -> list[Any]:
     """CQL distinct (nulls equal each other; uncertain equality counts as different), first
     occurrences in order."""
-    if len(rows) < 2 or hashable_elements(rows):
+    if len(rows) < 2:
+        return rows
+    if hashable_elements(rows):
         return list_distinct(rows)
     buckets: dict[Any, list[Any]] = {}
     out: list[Any] = []

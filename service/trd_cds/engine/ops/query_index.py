@@ -9,9 +9,9 @@ alias with an expression ``E`` that does not read the query's own variables -
 * ``A.path in E`` (an interval), ``A.path > E``, ``>=``, ``<``, ``<=``: rows found by
   binary search in the define's rows sorted by that property -
 
-only rows that can pass are visited: the index of the define's list is built once per
-evaluation, and the complete where clause is still evaluated on every candidate, in the
-source's order. So the result is the same as a scan's; only rows that cannot pass are skipped.
+only rows that can pass are visited (the rows both kinds allow, when both apply): the index of
+the define's list is built once per evaluation, and the complete where clause is still
+evaluated on every candidate, in the source's order. So the result is the same as a scan's; only rows that cannot pass are skipped.
 
 Hash keys are Strings, Integers and Dates of day precision (there Python equality of the
 value or of its components is CQL equality); range keys are Dates of day precision (there
@@ -142,7 +142,10 @@ def compile_pruner(elm: ElmNode, lc: LibraryCompiler, bound: frozenset[str]) -> 
 
 def _pruner(plans: list[Plan], define: Any) -> Pruner:
     hash_plans = [p for p in plans if p[0] in ("Equal", "In")]
-    range_path = next((p[1] for p in plans if p[0] in _RANGE_OPS), None)
+    # The range index serves one property: one compared with < > <= >= (certainly a range)
+    # before one tested with `in`, whose right side may turn out to be a list.
+    compared = [p[1] for p in plans if p[0] in _RANGE_OPS and p[0] != "In"]
+    range_path = compared[0] if compared else next((p[1] for p in plans if p[0] == "In"), None)
     range_plans = [p for p in plans if p[1] == range_path and p[0] in _RANGE_OPS]
     getters = {path: property_getter(path) for _, path, _ in plans}
 
@@ -242,8 +245,15 @@ def _pruner(plans: list[Plan], define: Any) -> Pruner:
             return None
         try:
             found = by_hash(ctx, items) if hash_plans else None
-            if found is None and range_plans:
-                found = by_range(ctx, items)
+            if range_plans and (found is None or len(found) >= _MIN_ROWS):
+                # Both kinds apply (`O.drug in E and O.start > T.start`): keep the rows that
+                # both allow, in the source's order.
+                in_range = by_range(ctx, items)
+                if found is None:
+                    found = in_range
+                elif in_range is not None:
+                    allowed = set(in_range)
+                    found = [i for i in found if i in allowed]
         except Exception:
             return None  # the scan raises it where the where clause would
         return None if found is None else [items[i] for i in found]
