@@ -6,7 +6,6 @@ Card wording is data, not code: clinicians and informaticists edit the TOML file
 
 from __future__ import annotations
 
-import string
 import tomllib
 from functools import cache
 from importlib import resources
@@ -59,4 +58,4 @@ def override_reason_codes() -> frozenset[tuple[str, str]]:
 
 def render(template: str, **fields: Any) -> str:
     """Fill ``{name}`` fields; a missing field is a programming error, never a blank."""
-    return string.Formatter().vformat(template, (), _StrictFields(fields)).strip()
+    return template.format_map(_StrictFields(fields)).strip()
