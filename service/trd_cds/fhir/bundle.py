@@ -38,26 +38,25 @@ def load_json(body: bytes, limits: InputLimits) -> Any:
     return document
 
 
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_INNERMOST = re.compile(rb"\[\]|\{\}")
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-
-
-def _outside_strings(body: bytes) -> bytes:
-    if b"\\" not in body:
-        # No escapes: quotes alternate open/close, so every other piece is outside a string.
-        return b"".join(body.split(b'"')[0::2])
-    return _STRINGS.sub(b"", body)
+# Kept: quotes and brackets; `{}` become `[]` (valid JSON nests them properly, so their kind
+# does not change the depth, and one kind peels with a plain replace).
+_SKELETON = bytes.maketrans(b"{}", b"[]")
+_NOT_SKELETON = bytes(c for c in range(256) if c not in b'[]{}"')
 
 
 def check_depth(body: bytes, max_depth: int) -> None:
     """Refuse JSON nested deeper than `max_depth`, measured on the bytes at C speed.
 
-    Strings are dropped (they may hold brackets), then everything but brackets, then
-    innermost pairs are peeled off one level per pass: the number of passes is the depth.
-    Called after orjson accepted the body, so the brackets are known to balance.
+    Called after orjson accepted the body, so it is valid JSON. Escaped backslashes and
+    quotes are dropped first (an escaped quote must not end a string; scanning left to right
+    meets every escape at its own backslash), then everything but brackets and quotes, then
+    the strings (every other piece between quotes: they may have held brackets). Innermost
+    pairs are then peeled off one level per pass; the number of passes is the depth.
     """
-    brackets = _outside_strings(body).translate(None, delete=_NOT_BRACKETS)
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = body.translate(_SKELETON, delete=_NOT_SKELETON)
+    brackets = b"".join(skeleton.split(b'"')[0::2])
     depth = 0
     while brackets:
         depth += 1
@@ -65,7 +64,7 @@ def check_depth(body: bytes, max_depth: int) -> None:
             raise FhirInputError.of(
                 413, f"JSON nested deeper than {max_depth} levels", code="too-costly"
             )
-        brackets = _INNERMOST.sub(b"", brackets)
+        brackets = brackets.replace(b"[]", b"")
 
 
 def bundle_entries(
@@ -85,24 +84,24 @@ def bundle_entries(
         )
     found: list[tuple[str, str | None, dict[str, Any]]] = []
     for index, entry in enumerate(entries):
-        where = f"{path}.entry[{index}]"
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        resource = entry.get("resource") if type(entry) is dict else None
+        if type(resource) is not dict or type(resource.get("resourceType")) is not str:
+            where = f"{path}.entry[{index}].resource"
             raise FhirInputError.of(
-                422,
-                f"{where}.resource must be a FHIR resource",
-                code="structure",
-                expression=f"{where}.resource",
+                422, f"{where} must be a FHIR resource", code="structure", expression=where
             )
         full_url = entry.get("fullUrl")
         found.append(
-            (f"{where}.resource", full_url if isinstance(full_url, str) else None, resource)
+            (
+                f"{path}.entry[{index}].resource",
+                full_url if type(full_url) is str else None,
+                resource,
+            )
         )
     return found
 
 
 _PATIENT_REF = re.compile(r"(?:.*/)?Patient/([^/]+)(?:/_history/.*)?")
-_SUBJECT_ELEMENTS = ("subject", "patient")
 
 
 def _patient_identity(reference: str, aliases: dict[str, str]) -> str:
@@ -111,9 +110,7 @@ def _patient_identity(reference: str, aliases: dict[str, str]) -> str:
     if "Patient/" not in reference:
         return reference
     match = _PATIENT_REF.fullmatch(reference)
-    identity = f"Patient/{match.group(1)}" if match else reference
-    aliases[reference] = identity  # most entries repeat the same reference
-    return identity
+    return f"Patient/{match.group(1)}" if match else reference
 
 
 def check_one_patient(
@@ -122,9 +119,11 @@ def check_one_patient(
     expected_patient_id: str | None = None,
 ) -> None:
     """400 when the data is about more than one patient (or not about `expected_patient_id`)."""
-    entries = list(entries)
     aliases: dict[str, str] = {}
     patients: set[str] = set()
+    # One pass collecting the distinct references (most entries repeat one); they are
+    # resolved afterwards, once every Patient entry's fullUrl is known.
+    references: set[str] = set()
     for _, full_url, resource in entries:
         if resource["resourceType"] == "Patient":
             identity = (
@@ -133,14 +132,17 @@ def check_one_patient(
             patients.add(identity)
             if full_url:
                 aliases[full_url] = identity
-    referenced: set[str] = set()
-    for _, _, resource in entries:
-        for element in _SUBJECT_ELEMENTS:
-            ref = resource.get(element)
-            if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-                identity = _patient_identity(ref["reference"], aliases)
-                if identity.startswith("Patient/") or identity.startswith("urn:"):
-                    referenced.add(identity)
+        subject = resource.get("subject")
+        if type(subject) is dict and type(reference := subject.get("reference")) is str:
+            references.add(reference)
+        patient = resource.get("patient")
+        if type(patient) is dict and type(reference := patient.get("reference")) is str:
+            references.add(reference)
+    referenced = {
+        identity
+        for identity in (_patient_identity(r, aliases) for r in references)
+        if identity.startswith(("Patient/", "urn:"))
+    }
     everyone = patients | referenced
     if expected_patient_id is not None:
         everyone.add(f"Patient/{expected_patient_id}")
