@@ -6,6 +6,7 @@ import random
 from datetime import date
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,11 @@ def test_key_layout_has_version_date_and_digest_only() -> None:
     key = result_key("2026.1", date(2025, 3, 4), digest)
     assert key == f"trd:v1:2026.1:2025-03-04:{digest}"
     assert "secret" not in key and len(digest) == 64
+
+
+def test_resources_cannot_be_split_differently() -> None:
+    # Newlines separate the resources; a newline inside a string is escaped, so it cannot.
+    one = [{"resourceType": "Observation", "note": "a\n{}"}]
+    two = [{"resourceType": "Observation", "note": "a"}, {"resourceType": "Observation"}]
+    assert patient_digest(one) != patient_digest(two)
+    assert b"\n" not in orjson.dumps(one[0])

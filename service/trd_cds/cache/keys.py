@@ -22,15 +22,10 @@ def patient_digest(resources: Iterable[dict[str, Any]]) -> str:
 
     Sorting by each resource's own canonical bytes makes the digest independent of entry
     order and of key order; list order *inside* a resource is kept because FHIR gives it
-    meaning (dosage order, coding order).
+    meaning (dosage order, coding order). Compact JSON never holds a raw newline (orjson
+    escapes control characters in strings), so newlines keep the resources apart.
     """
-    encoded = sorted(canonical_resource(resource) for resource in resources)
-    digest = hashlib.sha256()
-    for blob in encoded:
-        # Length-prefixing keeps two different splits of the same bytes apart.
-        digest.update(len(blob).to_bytes(8, "big"))
-        digest.update(blob)
-    return digest.hexdigest()
+    return hashlib.sha256(b"\n".join(sorted(map(canonical_resource, resources)))).hexdigest()
 
 
 def result_key(ruleset_version: str, as_of: date, digest: str, *, prefix: str = KEY_PREFIX) -> str:
