@@ -57,6 +57,9 @@ def load_rules(settings: Settings) -> RulesEngine:
     if settings.gc_freeze:
         gc.collect()
         gc.freeze()
+        # An assessment allocates some 10^5 short-lived objects that reference counting frees;
+        # young collections every 700 allocations only slowed it (p90 -9% at 10 000).
+        gc.set_threshold(10_000, *gc.get_threshold()[1:])
     return loaded
 
 

@@ -111,9 +111,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
-    # After the rules load, move everything alive into the GC's permanent generation: the
+    # After the rules load, move everything alive into the GC's permanent generation (the
     # compiled libraries are never freed, and full collections walking them caused the slowest
-    # cold requests. Off in tests, which build many short-lived engines.
+    # cold requests) and collect the young generation less often. Off in tests, which build
+    # many short-lived engines.
     gc_freeze: bool = True
     # Benchmarks only: exposes POST /_bench/echo, the orjson round-trip floor.
     bench_echo: bool = False
