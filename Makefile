@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 SOAK_MINUTES ?= 3
 
-.PHONY: soak ensure-redis ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -58,6 +58,10 @@ compare: setup
 ensure-redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
+# The service benchmark's load generator (Debian package).
+ensure-wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
 # The image is built and run with podman (no Docker engine needed); the base image comes from
 # mmdebstrap because no container registry is assumed reachable.
 ensure-podman:
@@ -75,7 +79,7 @@ test: setup ensure-redis lint check-elm pytest conformance compare deploy-lint i
 bench-engine: setup
 	$(BIN)/python bench/bench_engine.py
 
-bench-service: setup
+bench-service: setup ensure-wrk
 	$(BIN)/python bench/bench_service.py
 
 soak: setup

@@ -1,15 +1,18 @@
-"""Service benchmark: the HTTP service with 2 workers, driven over loopback from this process.
+"""Service benchmark: the HTTP service with 2 workers, driven over loopback by wrk.
 
-    python bench/bench_service.py [--workers 2] [--concurrency 8] [--requests 400] [--redis URL]
+    python bench/bench_service.py [--workers 2] [--connections 8] [--requests 1000] [--redis URL]
 
 Starts `uvicorn` with the app factory below (real rules and cards, the bench-only orjson echo
-route switched on), then posts FHIR Bundles of about 50 and 300 resources to /evaluate:
+route switched on), then has wrk (a C load generator, so that the client costs the server
+little CPU on a small machine) post FHIR Bundles of about 50 and 300 resources to /evaluate:
 - cold: every bundle unique (cache misses: parse, validate, hash, rules, cards);
-- warm: the same bundle again and again (cache hits: parse, validate, hash, cards);
+- warm: the same bundle again and again (cache hits: parse, hash, cards);
 - floor: the 300-resource bundle to /_bench/echo (HTTP + orjson in and out, nothing else).
-Prints p50/p99 latency and requests per second for each, the ratio to the floor, the RSS of
-every worker, and, in-process, what the input checks cost per bundle (typed check against full
-fhir.resources validation) - the measurement behind the default validation mode.
+Each is run twice: for latency with one connection (one request at a time, so the numbers are
+the service's own, without queueing), and for throughput with --connections connections
+(both workers saturated; latency there is mostly time spent queueing). Prints p50/p99 latency
+and requests per second, the ratio to the floor of the same run, the targets, the RSS of every
+worker and, in-process, what the input checks cost per bundle. Numbers only: nothing asserts.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -201,55 +207,71 @@ class Connection:
         await self.writer.wait_closed()
 
 
-async def drive(
-    port: int, path: str, bodies: Sequence[bytes], concurrency: int
-) -> tuple[list[float], float, dict[int, int]]:
-    """Post every body once over `concurrency` connections: latencies (s), wall time (s) and
-    the count of each status (a 503 is the service shedding load, not a benchmark error)."""
-    connections = [await Connection.open(port) for _ in range(concurrency)]
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue = list(reversed(bodies))
+async def prefill(port: int, bodies: Sequence[bytes], connections: int) -> None:
+    """Post every body once over `connections` connections opened at once. A worker busy with
+    a computation accepts no connection, so concurrent connections reach both workers."""
+    queue = list(bodies)
+    opened = [await Connection.open(port) for _ in range(connections)]
 
     async def worker(connection: Connection) -> None:
         while queue:
-            body = queue.pop()
-            started = time.perf_counter()
-            status, answer = await connection.request("POST", path, body)
-            latencies.append(time.perf_counter() - started)
-            statuses[status] = statuses.get(status, 0) + 1
+            status, answer = await connection.request(
+                "POST", f"/evaluate?asOf={AS_OF}", queue.pop()
+            )
             if status not in (200, 503):
-                raise RuntimeError(f"{path}: HTTP {status}: {answer[:200]!r}")
+                raise RuntimeError(f"/evaluate: HTTP {status}: {answer[:200]!r}")
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in connections))
-    wall = time.perf_counter() - started
-    for connection in connections:
+    await asyncio.gather(*(worker(c) for c in opened))
+    for connection in opened:
         await connection.close()
-    return latencies, wall, statuses
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+@dataclass(frozen=True)
+class Run:
+    p50_ms: float
+    p99_ms: float
+    responses: int
+    seconds: float
+    shed: int
+
+    @property
+    def per_second(self) -> float:
+        return self.responses / self.seconds if self.seconds else 0.0
 
 
-def report(
-    label: str,
-    latencies: list[float],
-    wall: float,
-    statuses: dict[int, int],
-    floor_p50: float | None,
-) -> float:
-    p50 = percentile(latencies, 0.50)
-    ratio = f"   {p50 / floor_p50:6.1f}x floor" if floor_p50 else ""
-    shed = statuses.get(503, 0)
-    ratio += f"   ({shed} shed with 503)" if shed else ""
-    print(
-        f"{label:<34} p50 {p50 * 1000:7.2f} ms   p99 {percentile(latencies, 0.99) * 1000:7.2f} ms"
-        f"   {len(latencies) / wall:8.1f} req/s{ratio}"
+def wrk(port: int, path: str, bodies: Sequence[bytes], count: int, connections: int,
+        workdir: Path) -> Run:
+    """`count` POSTs of `bodies` in turn to `path` over `connections` connections."""
+    bodies_file = workdir / "bodies.jsonl"
+    # orjson writes no newline inside a document: one document per line.
+    bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+    process = subprocess.Popen(
+        ["wrk", "-t1", f"-c{connections}", "-d600s", "--timeout", "30s",
+         "-s", str(ROOT / "bench" / "wrk_post.lua"), f"http://127.0.0.1:{port}{path}",
+         "--", str(bodies_file), str(count)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    return p50
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.strip() == "stopped":
+            process.send_signal(signal.SIGINT)  # the report follows at once
+            break
+    stdout, stderr = process.communicate(timeout=60)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {stderr.strip()}")
+    result = orjson.loads(stdout.strip().splitlines()[-1])
+    if result["unexpected"] or result["socket_errors"]:
+        raise RuntimeError(f"{path}: {result['unexpected']} unexpected statuses, "
+                           f"{result['socket_errors']} socket errors")
+    return Run(result["p50_ms"], result["p99_ms"], result["responses"], result["seconds"],
+               result["shed"])
+
+
+def report(label: str, run: Run, floor: Run | None) -> None:
+    ratio = f"   {run.p50_ms / floor.p50_ms:5.1f}x floor" if floor else ""
+    ratio += f"   ({run.shed} shed with 503)" if run.shed else ""
+    print(f"  {label:<32} p50 {run.p50_ms:7.2f} ms   p99 {run.p99_ms:7.2f} ms"
+          f"   {run.per_second:7.1f} req/s{ratio}")
 
 
 # ------------------------------------------------------------------------------ process helpers
@@ -357,43 +379,68 @@ def input_check_costs() -> None:
 
 
 # ------------------------------------------------------------------------------------------ main
-async def run(args: argparse.Namespace, port: int, supervisor: int) -> None:
-    await wait_ready(port)
-    workers = workers_of(supervisor)
-    bench_body = orjson.dumps(make_bundle(300, 0))
-    # Warm-up: imports, first compilation paths, connection set-up in both workers.
-    await drive(
-        port,
-        f"/evaluate?asOf={AS_OF}",
-        [orjson.dumps(make_bundle(50, 10_000 + i)) for i in range(8)],
-        2,
-    )
-    await drive(port, "/_bench/echo", [bench_body] * 100, args.concurrency)
-    await settle(workers)
-
-    latencies, wall, statuses = await drive(
-        port, "/_bench/echo", [bench_body] * args.requests * 2, args.concurrency
-    )
-    floor = report("floor: orjson echo, 300 resources", latencies, wall, statuses, None)
+async def measure(args: argparse.Namespace, port: int, workers: Sequence[int], connections: int,
+                  section: int, workdir: Path) -> dict[str, Run]:
+    """floor, then cold and warm /evaluate at 50 and 300 resources, over `connections`."""
+    runs: dict[str, Run] = {}
+    floor_body = orjson.dumps(make_bundle(300, 0))
+    runs["floor"] = wrk(port, "/_bench/echo", [floor_body], args.requests, connections, workdir)
+    report("floor: orjson echo, 300 resources", runs["floor"], None)
     await settle(workers)
     for size in (50, 300):
-        cold_bodies = [
-            orjson.dumps(make_bundle(size, 100_000 * size + i)) for i in range(args.cold_requests)
-        ]
-        latencies, wall, statuses = await drive(
-            port, f"/evaluate?asOf={AS_OF}", cold_bodies, args.concurrency
-        )
-        report(f"cold /evaluate, {size} resources", latencies, wall, statuses, floor)
+        # Salts unique to this run, size and section: every cold bundle is a cache miss.
+        cold = [orjson.dumps(make_bundle(size, 1_000_000 * section + 100_000 * size + i))
+                for i in range(args.cold_requests)]
+        runs[f"cold {size}"] = wrk(port, f"/evaluate?asOf={AS_OF}", cold, len(cold), connections,
+                                   workdir)
+        report(f"cold /evaluate, {size} resources", runs[f"cold {size}"], runs["floor"])
         await settle(workers)
         warm = orjson.dumps(make_bundle(size, 7))
         # Fill both workers' caches (a first computation may outlive its request's budget).
         for _ in range(3):
-            await drive(port, f"/evaluate?asOf={AS_OF}", [warm] * 4, 2)
+            await prefill(port, [warm] * 4, 4)
             await settle(workers)
-        latencies, wall, statuses = await drive(
-            port, f"/evaluate?asOf={AS_OF}", [warm] * args.requests * 2, args.concurrency
-        )
-        report(f"warm /evaluate, {size} resources", latencies, wall, statuses, floor)
+        runs[f"warm {size}"] = wrk(port, f"/evaluate?asOf={AS_OF}", [warm], args.requests,
+                                   connections, workdir)
+        report(f"warm /evaluate, {size} resources", runs[f"warm {size}"], runs["floor"])
+        await settle(workers)
+    return runs
+
+
+def targets(runs: dict[str, Run], rss: Sequence[float]) -> None:
+    """The service's speed targets, judged on the one-connection (latency) run."""
+    warm = [runs["warm 50"], runs["warm 300"]]
+    checks = [
+        ("warm p50 <= 2 ms", max(r.p50_ms for r in warm) <= 2.0,
+         " / ".join(f"{r.p50_ms:.2f}" for r in warm) + " ms (50 / 300 resources)"),
+        ("warm p99 <= 10 ms", max(r.p99_ms for r in warm) <= 10.0,
+         " / ".join(f"{r.p99_ms:.2f}" for r in warm) + " ms"),
+        ("cold p50 <= 50 ms at 300 resources", runs["cold 300"].p50_ms <= 50.0,
+         f"{runs['cold 300'].p50_ms:.2f} ms"),
+        ("warm p50 <= 2x the floor", max(r.p50_ms for r in warm) <= 2 * runs["floor"].p50_ms,
+         " / ".join(f"{r.p50_ms / runs['floor'].p50_ms:.2f}x" for r in warm)),
+        ("RSS per worker < 250 MB", bool(rss) and max(rss) < 250, f"{max(rss, default=0):.0f} MB"),
+    ]
+    print("targets (latency run):")
+    for label, met, value in checks:
+        print(f"  {label:<36} {'met    ' if met else 'NOT MET'}  {value}")
+
+
+async def run(args: argparse.Namespace, port: int, supervisor: int, workdir: Path) -> None:
+    await wait_ready(port)
+    workers = workers_of(supervisor)
+    # Warm-up: imports, first compilation paths, connection set-up in both workers.
+    await prefill(port, [orjson.dumps(make_bundle(50, 10_000 + i)) for i in range(8)], 2)
+    wrk(port, "/_bench/echo", [orjson.dumps(make_bundle(300, 0))], 200, 2, workdir)
+    await settle(workers)
+    print("latency: 1 connection (one request at a time)")
+    latency = await measure(args, port, workers, 1, 1, workdir)
+    print(f"throughput: {args.connections} connections (both workers busy; latency is queueing)")
+    await measure(args, port, workers, args.connections, 2, workdir)
+    rss = [rss_mb(pid) for pid in workers]
+    print("RSS: " + ", ".join(f"worker {pid} {mb:.0f} MB" for pid, mb in zip(workers, rss, strict=True))
+          + f"; supervisor {rss_mb(supervisor):.0f} MB")
+    targets(latency, rss)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -401,10 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument(
-        "--requests", type=int, default=500, help="requests per warm and floor run (x2)"
-    )
+    parser.add_argument("--connections", type=int, default=8,
+                        help="connections of the throughput run (the latency run uses one)")
+    parser.add_argument("--requests", type=int, default=1000,
+                        help="requests per warm and floor run")
     parser.add_argument("--cold-requests", type=int, default=60, help="unique bundles per cold run")
     parser.add_argument(
         "--redis", default=None, help="TRD_REDIS_URL for the workers (default: in-process cache)"
@@ -437,17 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         env=env,
     )
     print(
-        f"trd-cds service benchmark: {args.workers} workers, {args.concurrency} connections, "
+        f"trd-cds service benchmark: {args.workers} workers, "
         f"cache {'redis' if args.redis else 'in-process'}, asOf {AS_OF}"
     )
     try:
-        asyncio.run(run(args, port, server.pid))
-        workers = workers_of(server.pid)
-        print(
-            "RSS: "
-            + ", ".join(f"worker {pid} {rss_mb(pid):.0f} MB" for pid in workers)
-            + f"; supervisor {rss_mb(server.pid):.0f} MB"
-        )
+        with tempfile.TemporaryDirectory() as workdir:
+            asyncio.run(run(args, port, server.pid, Path(workdir)))
     finally:
         server.terminate()
         server.wait(timeout=30)
