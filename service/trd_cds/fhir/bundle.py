@@ -56,7 +56,12 @@ def check_depth(body: bytes, max_depth: int) -> None:
     if b"\\" in body:
         body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
     skeleton = body.translate(_SKELETON, delete=_NOT_SKELETON)
-    brackets = b"".join(skeleton.split(b'"')[0::2])
+    # Usually no string holds a bracket, and each string is left as an adjacent pair of
+    # quotes. Removed left to right, pairs are consumed as (1st, 2nd), (3rd, 4th) ... only
+    # while each is adjacent, so no quote is left exactly when every string was empty.
+    brackets = skeleton.replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(skeleton.split(b'"')[0::2])
     depth = 0
     while brackets:
         depth += 1
