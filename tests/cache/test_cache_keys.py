@@ -22,10 +22,14 @@ _json = st.recursive(
 )
 _resources = st.lists(
     st.builds(
-        lambda rtype, body: {"resourceType": rtype, **body},
+        # Ids from a small set: resources with their own ids, without one, or repeated.
+        lambda rtype, rid, body: {"resourceType": rtype, **body, **({"id": rid} if rid else {})},
         st.sampled_from(["Patient", "Observation", "MedicationStatement", "Condition"]),
+        st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])),
         st.dictionaries(
-            st.text(min_size=1, max_size=6).filter(lambda k: k != "resourceType"), _json, max_size=5
+            st.text(min_size=1, max_size=6).filter(lambda k: k not in ("resourceType", "id")),
+            _json,
+            max_size=5,
         ),
     ),
     max_size=8,
@@ -78,3 +82,13 @@ def test_resources_cannot_be_split_differently() -> None:
     two = [{"resourceType": "Observation", "note": "a"}, {"resourceType": "Observation"}]
     assert patient_digest(one) != patient_digest(two)
     assert b"\n" not in orjson.dumps(one[0])
+
+
+def test_resources_without_ids_or_repeated_still_ignore_order() -> None:
+    no_id = [{"resourceType": "Observation", "valueInteger": n} for n in range(5)]
+    repeated = [{"resourceType": "Patient", "id": "p", "gender": g} for g in ("male", "female")]
+    for resources in (no_id, repeated, [*no_id, *repeated]):
+        assert patient_digest(resources) == patient_digest(list(reversed(resources)))
+    with_ids = [{"resourceType": "Observation", "id": str(n), "valueInteger": n} for n in range(5)]
+    assert patient_digest(with_ids) == patient_digest(list(reversed(with_ids)))
+    assert patient_digest(with_ids) != patient_digest(with_ids[:4])

@@ -18,14 +18,26 @@ def canonical_resource(resource: dict[str, Any]) -> bytes:
 
 
 def patient_digest(resources: Iterable[dict[str, Any]]) -> str:
-    """sha256 of the resources' canonical JSON, the resources sorted by that JSON.
+    """sha256 of the resources' canonical JSON (keys sorted), in an order of their own.
 
-    Sorting by each resource's own canonical bytes makes the digest independent of entry
-    order and of key order; list order *inside* a resource is kept because FHIR gives it
-    meaning (dosage order, coding order). Compact JSON never holds a raw newline (orjson
-    escapes control characters in strings), so newlines keep the resources apart.
+    The order makes the digest independent of entry order, and sorted keys of key order; list
+    order *inside* a resource is kept because FHIR gives it meaning (dosage order, coding
+    order). Usually every resource has its own type and id: they are sorted by those and
+    encoded in one call. Otherwise (no id, or the same resource twice) each is encoded alone
+    and they are sorted by their bytes; compact JSON never holds a raw newline (orjson escapes
+    control characters in strings), so newlines keep them apart. The data decides the way,
+    and each way hashes its own prefix.
     """
-    return hashlib.sha256(b"\n".join(sorted(map(canonical_resource, resources)))).hexdigest()
+    kept = list(resources)
+    keys = [(r.get("resourceType"), r.get("id")) for r in kept]
+    if all(type(rid) is str and type(rtype) is str for rtype, rid in keys) and len(
+        set(keys)
+    ) == len(keys):
+        ordered = [kept[i] for i in sorted(range(len(kept)), key=keys.__getitem__)]
+        encoded = orjson.dumps(ordered, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(b"by-id\n" + encoded).hexdigest()
+    encoded = b"\n".join(sorted(map(canonical_resource, kept)))
+    return hashlib.sha256(b"by-content\n" + encoded).hexdigest()
 
 
 def result_key(ruleset_version: str, as_of: date, digest: str, *, prefix: str = KEY_PREFIX) -> str:

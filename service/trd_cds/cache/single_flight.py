@@ -40,8 +40,15 @@ class SingleFlightCache:
         self._poll = poll_interval_seconds
         self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
-    async def get_or_compute(self, key: str, compute: Compute) -> tuple[dict[str, Any], bool]:
-        """The cached value and True, or a freshly computed value and False."""
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """A plain read: a hit needs no flight, no lock and no task."""
+        return await self.cache.get(key)
+
+    async def get_or_compute(
+        self, key: str, compute: Compute, *, read_first: bool = True
+    ) -> tuple[dict[str, Any], bool]:
+        """The cached value and True, or a freshly computed value and False.
+        ``read_first=False`` when the caller has just read the key and missed."""
         shared = self._inflight.get(key)
         if shared is not None:
             return await asyncio.shield(shared), False
@@ -49,7 +56,7 @@ class SingleFlightCache:
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
         try:
-            value, hit = await self._lead(key, compute)
+            value, hit = await self._lead(key, compute, read_first)
         except BaseException as exc:
             if isinstance(exc, Exception):
                 future.set_exception(exc)
@@ -62,10 +69,13 @@ class SingleFlightCache:
         finally:
             self._inflight.pop(key, None)
 
-    async def _lead(self, key: str, compute: Compute) -> tuple[dict[str, Any], bool]:
-        cached = await self.cache.get(key)
-        if cached is not None:
-            return cached, True
+    async def _lead(
+        self, key: str, compute: Compute, read_first: bool
+    ) -> tuple[dict[str, Any], bool]:
+        if read_first:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                return cached, True
         owner = await self.cache.try_lock(key)
         try:
             if not owner:
