@@ -181,12 +181,12 @@ def patient_data_from_entries(
     expected_patient_id: str | None = None,
     require_patient: bool = True,
 ) -> tuple[PatientData, Validator]:
-    if require_patient and not any(r["resourceType"] == "Patient" for _, _, r in entries):
+    patient = PatientData.of([resource for _, _, resource in entries])
+    if require_patient and patient.patient is None:
         raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
     check_one_patient(entries, expected_patient_id=expected_patient_id)
-    pairs = [(path, resource) for path, _, resource in entries]
 
     def validate() -> None:
-        check_resources(pairs, strict=limits.strict)
+        check_resources([(path, resource) for path, _, resource in entries], strict=limits.strict)
 
-    return PatientData.of(resource for _, _, resource in entries), validate
+    return patient, validate
