@@ -3,10 +3,10 @@
 Two modes, chosen by measurement (bench/bench_service.py and the numbers in the module
 docstring of `trd_cds.fhir.strict`):
 - fast (default): a typed check of exactly the elements the rules read (read_schema.py):
-  about 5 ms for 300 entries (≈16 µs each; 9 ms with parsing, depth and one-patient checks).
+  about 4 ms for 300 entries with parsing, depth and one-patient checks.
 - strict (TRD_STRICT_VALIDATION=true): full fhir.resources R4B model validation of every
-  resource type the rules read: 40-120 µs per resource alone, 68 ms for 300 entries with
-  parsing, more than the whole 50 ms cold budget, hence opt-in.
+  resource type the rules read: 40-120 µs per resource alone, 34 ms for 300 entries with
+  parsing, most of the 50 ms cold budget, hence opt-in.
 Both run on the cache-miss path only. Figures: bench/bench_service.py on a shared 2-core
 machine; rerun it for yours.
 Both report the first problem as an OperationOutcome issue whose expression names the entry
