@@ -72,38 +72,20 @@ def check_depth(body: bytes, max_depth: int) -> None:
         brackets = brackets.replace(b"[]", b"")
 
 
-def bundle_entries(
-    document: Any, limits: InputLimits, *, path: str = "Bundle"
-) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """(element path, fullUrl, resource) of every entry of a Bundle."""
+def _entry_list(document: Any, limits: InputLimits) -> list[Any]:
+    """The entry array of a Bundle, within the entry limit."""
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
-        raise FhirInputError.of(400, f"{path} is not a FHIR Bundle", code="structure")
+        raise FhirInputError.of(400, "Bundle is not a FHIR Bundle", code="structure")
     entries = document.get("entry", [])
     if not isinstance(entries, list):
         raise FhirInputError.of(
-            400, f"{path}.entry must be an array", code="structure", expression=f"{path}.entry"
+            400, "Bundle.entry must be an array", code="structure", expression="Bundle.entry"
         )
     if len(entries) > limits.max_entries:
         raise FhirInputError.of(
-            413, f"{path} has more than {limits.max_entries} entries", code="too-costly"
+            413, f"Bundle has more than {limits.max_entries} entries", code="too-costly"
         )
-    found: list[tuple[str, str | None, dict[str, Any]]] = []
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if type(entry) is dict else None
-        if type(resource) is not dict or type(resource.get("resourceType")) is not str:
-            where = f"{path}.entry[{index}].resource"
-            raise FhirInputError.of(
-                422, f"{where} must be a FHIR resource", code="structure", expression=where
-            )
-        full_url = entry.get("fullUrl")
-        found.append(
-            (
-                f"{path}.entry[{index}].resource",
-                full_url if type(full_url) is str else None,
-                resource,
-            )
-        )
-    return found
+    return entries
 
 
 _PATIENT_REF = re.compile(r"(?:.*/)?Patient/([^/]+)(?:/_history/.*)?")
@@ -118,41 +100,69 @@ def _patient_identity(reference: str, aliases: dict[str, str]) -> str:
     return f"Patient/{match.group(1)}" if match else reference
 
 
+class _Survey:
+    """What one look at each resource tells: the resources by type, the Patients, and the
+    distinct references to patients (most entries repeat one), resolved at the end once every
+    Patient entry's fullUrl is known. One pass: each pass over hundreds of freshly parsed
+    resources costs about 0.1 ms in memory traffic alone."""
+
+    __slots__ = ("aliases", "by_type", "patients", "references")
+
+    def __init__(self) -> None:
+        self.by_type: dict[str, list[dict[str, Any]]] = {}
+        self.patients: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.references: set[str] = set()
+
+    def add(self, full_url: str | None, resource: dict[str, Any], resource_type: str) -> None:
+        group = self.by_type.get(resource_type)
+        if group is None:
+            self.by_type[resource_type] = [resource]
+        else:
+            group.append(resource)
+        if resource_type == "Patient":
+            identity = (
+                f"Patient/{resource.get('id')}" if resource.get("id") else (full_url or "Patient/?")
+            )
+            self.patients.add(identity)
+            if full_url:
+                self.aliases[full_url] = identity
+        subject = resource.get("subject")
+        if type(subject) is dict and type(reference := subject.get("reference")) is str:
+            self.references.add(reference)
+        patient = resource.get("patient")
+        if type(patient) is dict and type(reference := patient.get("reference")) is str:
+            self.references.add(reference)
+
+    def check_one_patient(self, expected_patient_id: str | None) -> None:
+        referenced = {
+            identity
+            for identity in (_patient_identity(r, self.aliases) for r in self.references)
+            if identity.startswith(("Patient/", "urn:"))
+        }
+        everyone = self.patients | referenced
+        if expected_patient_id is not None:
+            everyone.add(f"Patient/{expected_patient_id}")
+        if len(everyone) > 1:
+            raise FhirInputError.of(
+                400, "the data is about more than one patient", code="invariant"
+            )
+
+
+def _survey(entries: Iterable[tuple[str, str | None, dict[str, Any]]]) -> _Survey:
+    survey = _Survey()
+    for _, full_url, resource in entries:
+        survey.add(full_url, resource, str(resource["resourceType"]))
+    return survey
+
+
 def check_one_patient(
     entries: Iterable[tuple[str, str | None, dict[str, Any]]],
     *,
     expected_patient_id: str | None = None,
 ) -> None:
     """400 when the data is about more than one patient (or not about `expected_patient_id`)."""
-    aliases: dict[str, str] = {}
-    patients: set[str] = set()
-    # One pass collecting the distinct references (most entries repeat one); they are
-    # resolved afterwards, once every Patient entry's fullUrl is known.
-    references: set[str] = set()
-    for _, full_url, resource in entries:
-        if resource["resourceType"] == "Patient":
-            identity = (
-                f"Patient/{resource.get('id')}" if resource.get("id") else (full_url or "Patient/?")
-            )
-            patients.add(identity)
-            if full_url:
-                aliases[full_url] = identity
-        subject = resource.get("subject")
-        if type(subject) is dict and type(reference := subject.get("reference")) is str:
-            references.add(reference)
-        patient = resource.get("patient")
-        if type(patient) is dict and type(reference := patient.get("reference")) is str:
-            references.add(reference)
-    referenced = {
-        identity
-        for identity in (_patient_identity(r, aliases) for r in references)
-        if identity.startswith(("Patient/", "urn:"))
-    }
-    everyone = patients | referenced
-    if expected_patient_id is not None:
-        everyone.add(f"Patient/{expected_patient_id}")
-    if len(everyone) > 1:
-        raise FhirInputError.of(400, "the data is about more than one patient", code="invariant")
+    _survey(entries).check_one_patient(expected_patient_id)
 
 
 Validator = Callable[[], None]
@@ -162,9 +172,19 @@ path: a cache hit means these very bytes (same canonical hash) were validated be
 
 def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validator]:
     """Bytes of a FHIR R4 Bundle about one patient → its data, and the validation still due."""
-    document = load_json(body, limits)
-    entries = bundle_entries(document, limits)
-    return patient_data_from_entries(entries, limits)
+    survey = _Survey()
+    resources: list[dict[str, Any]] = []
+    for index, entry in enumerate(_entry_list(load_json(body, limits), limits)):
+        resource = entry.get("resource") if type(entry) is dict else None
+        if type(resource) is not dict or type(kind := resource.get("resourceType")) is not str:
+            where = f"Bundle.entry[{index}].resource"
+            raise FhirInputError.of(
+                422, f"{where} must be a FHIR resource", code="structure", expression=where
+            )
+        full_url = entry.get("fullUrl")
+        survey.add(full_url if type(full_url) is str else None, resource, kind)
+        resources.append(resource)
+    return _patient_data(resources, survey, limits, lambda i: f"Bundle.entry[{i}].resource")
 
 
 def parse_bundle(body: bytes, limits: InputLimits) -> PatientData:
@@ -181,12 +201,32 @@ def patient_data_from_entries(
     expected_patient_id: str | None = None,
     require_patient: bool = True,
 ) -> tuple[PatientData, Validator]:
-    patient = PatientData.of([resource for _, _, resource in entries])
-    if require_patient and patient.patient is None:
+    """(element path, fullUrl, resource) entries → one patient's data and its validation."""
+    return _patient_data(
+        [resource for _, _, resource in entries],
+        _survey(entries),
+        limits,
+        lambda i: entries[i][0],
+        expected_patient_id=expected_patient_id,
+        require_patient=require_patient,
+    )
+
+
+def _patient_data(
+    resources: list[dict[str, Any]],
+    survey: _Survey,
+    limits: InputLimits,
+    path_of: Callable[[int], str],
+    *,
+    expected_patient_id: str | None = None,
+    require_patient: bool = True,
+) -> tuple[PatientData, Validator]:
+    if require_patient and "Patient" not in survey.by_type:
         raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
-    check_one_patient(entries, expected_patient_id=expected_patient_id)
+    survey.check_one_patient(expected_patient_id)
 
     def validate() -> None:
-        check_resources([(path, resource) for path, _, resource in entries], strict=limits.strict)
+        pairs = [(path_of(i), resource) for i, resource in enumerate(resources)]
+        check_resources(pairs, strict=limits.strict)
 
-    return patient, validate
+    return PatientData(tuple(resources), survey.by_type), validate
