@@ -29,13 +29,18 @@ def patient_digest(resources: Iterable[dict[str, Any]]) -> str:
     and each way hashes its own prefix.
     """
     kept = list(resources)
-    keys = [(r.get("resourceType"), r.get("id")) for r in kept]
-    if all(type(rid) is str and type(rtype) is str for rtype, rid in keys) and len(
-        set(keys)
-    ) == len(keys):
-        ordered = [kept[i] for i in sorted(range(len(kept)), key=keys.__getitem__)]
-        encoded = orjson.dumps(ordered, option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(b"by-id\n" + encoded).hexdigest()
+    by_id: dict[str, dict[str, Any]] = {}
+    for resource in kept:
+        kind, ident = resource.get("resourceType"), resource.get("id")
+        if type(kind) is not str or type(ident) is not str:
+            break
+        by_id[f"{kind}/{ident}"] = resource
+    else:
+        # Distinct keys, one per resource (a type with a '/' in it could only merge two).
+        if len(by_id) == len(kept):
+            ordered = [by_id[key] for key in sorted(by_id)]
+            encoded = orjson.dumps(ordered, option=orjson.OPT_SORT_KEYS)
+            return hashlib.sha256(b"by-id\n" + encoded).hexdigest()
     encoded = b"\n".join(sorted(map(canonical_resource, kept)))
     return hashlib.sha256(b"by-content\n" + encoded).hexdigest()
 
