@@ -191,6 +191,74 @@ async def test_deeply_nested_json_is_refused(make_client: Any, fhir: Any, depth:
         _assert_outcome(await _post(client, text), 413)
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for level in range(depth):
+        value = [value] if level % 2 else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("where", ["resource", "meta", "search"])
+async def test_nesting_bound_is_exact_wherever_it_is(make_client: Any, fhir: Any, where: str) -> None:
+    # Depth counts objects and arrays from the Bundle (1): entry array 2, entry 3, resource 4.
+    limit = 12
+    levels = {"resource": limit - 4, "meta": limit - 1, "search": limit - 3}[where]
+
+    def post_with(extra: int) -> bytes:
+        bundle = fhir.patient_bundle(3, salt=extra)
+        nested = _nested(levels + extra)
+        if where == "resource":
+            bundle["entry"][1]["resource"]["note"] = nested
+        elif where == "meta":
+            bundle["meta"] = nested
+        else:
+            bundle["entry"][2]["search"] = nested
+        return orjson.dumps(bundle)
+
+    async with make_client(Settings(max_json_depth=limit)) as client:
+        assert (await _post(client, post_with(0))).status_code == 200
+        _assert_outcome(await _post(client, post_with(1)), 413)
+
+
+async def test_deep_bundle_elements_are_refused_even_when_the_resources_are_cached(
+    make_client: Any, fhir: Any
+) -> None:
+    # The resources' depth is checked with their validation, on a miss; the Bundle's own
+    # elements at once, so the same bytes never get 413 once and 200 later.
+    bundle = fhir.patient_bundle(3)
+    async with make_client() as client:
+        assert (await _post(client, orjson.dumps(bundle))).status_code == 200
+        bundle["meta"] = _nested(200)
+        _assert_outcome(await _post(client, orjson.dumps(bundle)), 413)
+        del bundle["meta"]
+        bundle["entry"][0]["request"] = _nested(200)
+        _assert_outcome(await _post(client, orjson.dumps(bundle)), 413)
+
+
+@pytest.mark.parametrize("depth", [300, 900])
+async def test_resources_deeper_than_the_key_encoder_allows_are_refused(
+    make_client: Any, fhir: Any, depth: int
+) -> None:
+    bundle = fhir.patient_bundle(2)
+    bundle["entry"][1]["resource"]["note"] = "@"
+    text = orjson.dumps(bundle).replace(b'"@"', b"[" * depth + b"]" * depth)
+    async with make_client() as client:
+        _assert_outcome(await _post(client, text), 413)
+
+
+def test_parse_bundle_refuses_deep_resources_without_crashing(fhir: Any) -> None:
+    from trd_cds.fhir.bundle import InputLimits, parse_bundle
+    from trd_cds.fhir.outcome import FhirInputError
+
+    bundle = fhir.patient_bundle(2)
+    bundle["entry"][1]["resource"]["note"] = "@"
+    for depth in (70, 300):
+        text = orjson.dumps(bundle).replace(b'"@"', b"[" * depth + b"]" * depth)
+        with pytest.raises(FhirInputError) as caught:
+            parse_bundle(text, InputLimits())
+        assert caught.value.status == 413
+
+
 @pytest.mark.parametrize("as_of", ["2024-13-01", "yesterday", "2024-1-1", "20240101"])
 async def test_bad_as_of_is_400(make_client: Any, fhir: Any, as_of: str) -> None:
     async with make_client() as client:

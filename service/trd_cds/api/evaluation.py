@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
 from trd_cds.cache.keys import patient_digest, result_key
 from trd_cds.cache.single_flight import SingleFlightCache
 from trd_cds.fhir.bundle import Validator
@@ -124,7 +126,13 @@ class Evaluator:
         rules = self.rules
         if rules is None:
             return None, "degraded-not-ready"
-        key = result_key(rules.ruleset_version, as_of, patient_digest(patient.resources))
+        try:
+            digest = patient_digest(patient.resources)
+        except orjson.JSONEncodeError:
+            # Nested past what orjson encodes (254 levels): far past the input bound, which
+            # validation would enforce on this miss.
+            raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
+        key = result_key(rules.ruleset_version, as_of, digest)
 
         def work() -> dict[str, Any]:
             # Validation belongs to the miss path: a hit means the same bytes passed it before.

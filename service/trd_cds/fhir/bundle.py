@@ -24,18 +24,44 @@ class InputLimits:
     strict: bool = False
 
 
-def load_json(body: bytes, limits: InputLimits) -> Any:
-    """Parse with orjson and bound the nesting: a hostile body must not cost more than its size."""
+def parse_json(body: bytes, limits: InputLimits) -> Any:
+    """Parse with orjson under the size limit (orjson itself stops at 1024 levels)."""
     if len(body) > limits.max_bytes:
         raise FhirInputError.of(413, f"body exceeds {limits.max_bytes} bytes", code="too-costly")
     try:
-        document = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "depth" in str(exc) or "recursion" in str(exc):
             raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
         raise FhirInputError.of(400, "body is not valid JSON", code="structure") from None
+
+
+def load_json(body: bytes, limits: InputLimits) -> Any:
+    """Parse and bound the nesting: a hostile body must not cost more than its size."""
+    document = parse_json(body, limits)
     check_depth(body, limits.max_depth)
     return document
+
+
+def _too_deep(max_depth: int) -> FhirInputError:
+    return FhirInputError.of(413, f"JSON nested deeper than {max_depth} levels", code="too-costly")
+
+
+def _encoded(value: Any, limits: InputLimits) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # past orjson's own recursion limit
+        raise _too_deep(limits.max_depth) from None
+
+
+def _check_nesting(value: Any, depth: int, max_depth: int) -> None:
+    """Refuse `value` (an object or array at `depth`) when it nests deeper than `max_depth`;
+    the recursion ends there, so it is bounded by `max_depth`."""
+    if depth > max_depth:
+        raise _too_deep(max_depth)
+    for child in value.values() if type(value) is dict else value:
+        if type(child) is dict or type(child) is list:
+            _check_nesting(child, depth + 1, max_depth)
 
 
 # Kept: quotes and brackets; `{}` become `[]` (valid JSON nests them properly, so their kind
@@ -66,9 +92,7 @@ def check_depth(body: bytes, max_depth: int) -> None:
     while brackets:
         depth += 1
         if depth > max_depth:
-            raise FhirInputError.of(
-                413, f"JSON nested deeper than {max_depth} levels", code="too-costly"
-            )
+            raise _too_deep(max_depth)
         brackets = brackets.replace(b"[]", b"")
 
 
@@ -166,15 +190,32 @@ def check_one_patient(
 
 
 Validator = Callable[[], None]
-"""Checks the resources the rules read; raises FhirInputError(422). Deferred to the cache-miss
-path: a cache hit means these very bytes (same canonical hash) were validated before."""
+"""Checks the resources the rules read (422) and, for a Bundle, how deep they nest (413).
+Deferred to the cache-miss path: a cache hit means the same resources (same canonical hash)
+passed it before."""
+
+
+# A resource in a Bundle sits at depth 4: Bundle object, entry array, entry object, resource.
+_RESOURCE_DEPTH = 4
 
 
 def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validator]:
-    """Bytes of a FHIR R4 Bundle about one patient → its data, and the validation still due."""
+    """Bytes of a FHIR R4 Bundle about one patient → its data, and the validation still due.
+
+    The nesting bound applies at once to the Bundle's own elements; the resources' depth is
+    checked with the rest of their validation, on a cache miss (a hit means these resources
+    passed it before). Until then nothing walks them but orjson, in C, which stops at 1024
+    levels when parsing and 254 when encoding the cache key.
+    """
+    document = parse_json(body, limits)
+    entries = _entry_list(document, limits)
+    max_depth = limits.max_depth
+    for key, value in document.items():
+        if key != "entry" and (type(value) is dict or type(value) is list):
+            _check_nesting(value, 2, max_depth)
     survey = _Survey()
     resources: list[dict[str, Any]] = []
-    for index, entry in enumerate(_entry_list(load_json(body, limits), limits)):
+    for index, entry in enumerate(entries):
         resource = entry.get("resource") if type(entry) is dict else None
         if type(resource) is not dict or type(kind := resource.get("resourceType")) is not str:
             where = f"Bundle.entry[{index}].resource"
@@ -182,9 +223,20 @@ def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validato
                 422, f"{where} must be a FHIR resource", code="structure", expression=where
             )
         full_url = entry.get("fullUrl")
+        if len(entry) > 1 + (type(full_url) is str):
+            # search, request, response ...: the entry's own elements.
+            for key, value in entry.items():
+                if key != "resource" and (type(value) is dict or type(value) is list):
+                    _check_nesting(value, _RESOURCE_DEPTH, max_depth)
         survey.add(full_url if type(full_url) is str else None, resource, kind)
         resources.append(resource)
-    return _patient_data(resources, survey, limits, lambda i: f"Bundle.entry[{i}].resource")
+    return _patient_data(
+        resources,
+        survey,
+        limits,
+        lambda i: f"Bundle.entry[{i}].resource",
+        resource_depth=_RESOURCE_DEPTH,
+    )
 
 
 def parse_bundle(body: bytes, limits: InputLimits) -> PatientData:
@@ -220,12 +272,18 @@ def _patient_data(
     *,
     expected_patient_id: str | None = None,
     require_patient: bool = True,
+    resource_depth: int | None = None,
 ) -> tuple[PatientData, Validator]:
+    """``resource_depth``: the depth at which the resources sit when their nesting is still to
+    be checked (None when the whole body was)."""
     if require_patient and "Patient" not in survey.by_type:
         raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
     survey.check_one_patient(expected_patient_id)
 
     def validate() -> None:
+        if resource_depth is not None:
+            # In a JSON array the resources sit at depth 2: shift the bound to match.
+            check_depth(_encoded(resources, limits), limits.max_depth - resource_depth + 2)
         pairs = [(path_of(i), resource) for i, resource in enumerate(resources)]
         check_resources(pairs, strict=limits.strict)
 
