@@ -39,6 +39,7 @@ from trd_cds.cache.feedback_store import FeedbackStore, MemoryFeedbackStore, Red
 from trd_cds.cache.memory import MemoryCache
 from trd_cds.cache.redis_cache import RedisCache
 from trd_cds.cache.single_flight import SingleFlightCache
+from trd_cds.cache.tiered import TieredCache, redis_backend
 from trd_cds.fhir.bundle import InputLimits
 from trd_cds.fhir.client import FhirClient
 from trd_cds.fhir.client_policy import FhirServerPolicy
@@ -83,16 +84,15 @@ def default_crisis_signal() -> CrisisSignal:
 
 
 def _make_cache(settings: Settings, metrics: Metrics) -> tuple[ResultCache, FeedbackStore]:
+    memory = MemoryCache(
+        max_entries=settings.cache_max_entries,
+        max_bytes=settings.cache_max_bytes,
+        ttl_seconds=settings.cache_ttl_seconds,
+        jitter=settings.cache_ttl_jitter,
+        on_event=metrics.cache_event,
+    )
     if not settings.redis_url:
-        return (
-            MemoryCache(
-                max_entries=settings.cache_max_entries,
-                ttl_seconds=settings.cache_ttl_seconds,
-                jitter=settings.cache_ttl_jitter,
-                on_event=metrics.cache_event,
-            ),
-            MemoryFeedbackStore(),
-        )
+        return memory, MemoryFeedbackStore()
     redis = RedisCache(
         settings.redis_url,
         ttl_seconds=settings.cache_ttl_seconds,
@@ -105,7 +105,8 @@ def _make_cache(settings: Settings, metrics: Metrics) -> tuple[ResultCache, Feed
         on_breaker_change=metrics.breaker_changed,
     )
     metrics.breaker_changed(redis.name, "closed")
-    return redis, RedisFeedbackStore(redis.client)
+    cache: ResultCache = TieredCache(memory, redis) if settings.cache_near else redis
+    return cache, RedisFeedbackStore(redis.client)
 
 
 def auth_config_problem(settings: Settings) -> str | None:
@@ -196,14 +197,15 @@ def create_app(
                 follow_redirects=False,
                 trust_env=False,
             )
+            redis = redis_backend(result_cache)
             replay: ReplayGuard = (
                 RedisReplayGuard(
-                    result_cache.client,
+                    redis.client,
                     timeout_seconds=settings.redis_timeout_ms / 1000,
                     failure_threshold=settings.breaker_failures,
                     cooldown_seconds=settings.breaker_cooldown_seconds,
                 )
-                if isinstance(result_cache, RedisCache)
+                if redis is not None
                 else MemoryReplayGuard()
             )
             gate.verifier = TokenVerifier(

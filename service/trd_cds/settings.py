@@ -71,7 +71,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     cache_ttl_seconds: float = Field(default=3600.0, gt=0)
     cache_ttl_jitter: float = Field(default=0.1, ge=0, le=1)
+    # The in-process cache (the whole cache without Redis, the near cache in front of it with
+    # one), per worker: an assessment of 300 resources is about 18 kB of JSON.
     cache_max_entries: int = Field(default=10_000, ge=1)
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # With Redis, keep results in the in-process cache too, in front of it: a key names one
+    # immutable result, so the near copy is never stale; it saves the round trip on a hit.
+    cache_near: bool = True
     redis_timeout_ms: int = Field(default=75, ge=1)
     redis_lock_ttl_seconds: float = Field(default=5.0, gt=0)
     redis_lock_wait_ms: int = Field(default=250, ge=0)

@@ -43,3 +43,29 @@ async def test_jitter_spreads_expiry_but_keeps_it_near_the_ttl() -> None:
     assert all([await cache.get(str(n)) is not None for n in range(50)])
     clock.now += 42
     assert all([await cache.get(str(n)) is None for n in range(50)])
+
+
+async def test_byte_budget_evicts_the_least_recently_used() -> None:
+    cache = MemoryCache(max_bytes=250)
+    value = {"text": "x" * 90}  # about 100 bytes of JSON
+    for key in "abc":
+        await cache.set(key, value)
+    assert cache.size_bytes <= 250 and len(cache) == 2
+    assert await cache.get("a") is None
+    assert await cache.get("c") == value
+    await cache.set("huge", {"text": "y" * 1000})  # over the whole budget: not kept
+    assert await cache.get("huge") is None and await cache.get("c") == value
+    await cache.set("c", {"text": "z"})  # replacing a key gives its bytes back
+    assert cache.size_bytes < 150
+
+
+async def test_a_caller_cannot_change_what_is_cached() -> None:
+    cache = MemoryCache()
+    original = {"trials": [{"ingredient": "sertraline"}]}
+    await cache.set("k", original)
+    original["trials"].append({"ingredient": "mirtazapine"})
+    got = await cache.get("k")
+    assert got == {"trials": [{"ingredient": "sertraline"}]}
+    assert got is not None
+    got["trials"].clear()
+    assert await cache.get("k") == {"trials": [{"ingredient": "sertraline"}]}

@@ -96,6 +96,7 @@ async def test_redis_dying_mid_traffic_and_coming_back(own_redis: RedisProcess) 
         redis_timeout_ms=100,
         breaker_failures=2,
         breaker_cooldown_seconds=0.3,
+        cache_near=False,  # the Redis tier alone: every request reaches it
     )
     app = create_app(settings, rules=rules, card_builder=fake_cards)
     async with running_app(app) as client:
@@ -127,7 +128,11 @@ async def test_redis_down_at_start_then_up(closed_port: int) -> None:
     redis.port = closed_port
     rules = FakeRules()
     settings = Settings(
-        redis_url=redis.url, redis_timeout_ms=100, breaker_failures=1, breaker_cooldown_seconds=0.2
+        redis_url=redis.url,
+        redis_timeout_ms=100,
+        breaker_failures=1,
+        breaker_cooldown_seconds=0.2,
+        cache_near=False,
     )
     app = create_app(settings, rules=rules, card_builder=fake_cards)
     try:

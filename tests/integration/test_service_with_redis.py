@@ -49,7 +49,10 @@ async def test_redis_down_answers_correctly_and_says_so(
     from conftest import FakeRules
 
     rules = FakeRules()
-    settings = Settings(redis_url=f"redis://127.0.0.1:{closed_port}/0", breaker_failures=2)
+    # The Redis tier alone (no near cache): every request goes to Redis.
+    settings = Settings(
+        redis_url=f"redis://127.0.0.1:{closed_port}/0", breaker_failures=2, cache_near=False
+    )
     async with make_client(settings, rules=rules) as client:
         answers = [await _evaluate(client, fhir.patient_bundle(6, salt=n % 2)) for n in range(6)]
         metrics = (await client.get("/metrics")).text
@@ -69,6 +72,7 @@ async def test_hung_redis_answers_within_the_socket_timeout(
         redis_timeout_ms=50,
         breaker_failures=3,
         breaker_cooldown_seconds=60,
+        cache_near=False,
     )
     async with make_client(settings) as client:
         started = time.perf_counter()
@@ -92,7 +96,9 @@ async def test_flapping_redis_recovers_through_half_open(
     from conftest import FakeRules
 
     rules = FakeRules()
-    settings = Settings(redis_url=redis_url, breaker_failures=1, breaker_cooldown_seconds=0.1)
+    settings = Settings(
+        redis_url=redis_url, breaker_failures=1, breaker_cooldown_seconds=0.1, cache_near=False
+    )
     async with make_client(settings, rules=rules) as client:
         cache = client._transport.app.state.services.cache
         cache.breaker.record_failure()  # as if Redis had just failed
@@ -155,3 +161,42 @@ async def test_feedback_and_card_types_live_in_redis(
         if keys:
             await raw.delete(*keys)
         await raw.aclose()
+
+
+async def test_near_cache_answers_hits_while_redis_is_down(
+    make_client: Any, fhir: Any, closed_port: int
+) -> None:
+    from conftest import FakeRules
+
+    rules = FakeRules()
+    settings = Settings(redis_url=f"redis://127.0.0.1:{closed_port}/0", breaker_failures=2)
+    async with make_client(settings, rules=rules) as client:
+        answers = [await _evaluate(client, fhir.patient_bundle(6, salt=n % 2)) for n in range(6)]
+        metrics = (await client.get("/metrics")).text
+    assert [a.json()["assessment"]["statementCount"] for a in answers] == [2] * 6
+    assert rules.calls == 2  # each bundle once; then the in-process copy answers
+    assert 'trd_cds_cache_events_total{backend="memory",event="hit"} 4.0' in metrics
+    assert 'trd_cds_cache_breaker_state{backend="redis"} 2.0' in metrics
+
+
+async def test_a_result_from_redis_is_kept_near_for_the_next_hit(
+    make_client: Any, fhir: Any, redis_url: str
+) -> None:
+    from conftest import FakeRules
+
+    rules_a, rules_b = FakeRules(), FakeRules()
+    rules_b.ruleset_version = rules_a.ruleset_version
+    bundle = fhir.patient_bundle(8)
+    settings = Settings(redis_url=redis_url)
+    async with (
+        make_client(settings, rules=rules_a) as replica_a,
+        make_client(settings, rules=rules_b) as replica_b,
+    ):
+        assert (await _evaluate(replica_a, bundle)).status_code == 200
+        answers = [await _evaluate(replica_b, bundle) for _ in range(3)]
+        metrics = (await replica_b.get("/metrics")).text
+    assert {a.status_code for a in answers} == {200}
+    assert (rules_a.calls, rules_b.calls) == (1, 0)
+    # Replica B read Redis once, then its own near copy.
+    assert 'trd_cds_cache_events_total{backend="redis",event="hit"} 1.0' in metrics
+    assert 'trd_cds_cache_events_total{backend="memory",event="hit"} 2.0' in metrics

@@ -7,6 +7,7 @@ from .keys import patient_digest, result_key
 from .memory import MemoryCache
 from .redis_cache import RedisCache
 from .single_flight import SingleFlightCache
+from .tiered import TieredCache
 
 __all__ = [
     "CacheEvent",
@@ -18,6 +19,7 @@ __all__ = [
     "RedisFeedbackStore",
     "ResultCache",
     "SingleFlightCache",
+    "TieredCache",
     "patient_digest",
     "result_key",
 ]
