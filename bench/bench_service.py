@@ -435,7 +435,8 @@ async def run(args: argparse.Namespace, port: int, supervisor: int, workdir: Pat
     await settle(workers)
     print("latency: 1 connection (one request at a time)")
     latency = await measure(args, port, workers, 1, 1, workdir)
-    print(f"throughput: {args.connections} connections (both workers busy; latency is queueing)")
+    print(f"throughput: {args.connections} connections (latency here is mostly queueing; each"
+          " connection stays with the worker that accepted it, so the two may be loaded unevenly)")
     await measure(args, port, workers, args.connections, 2, workdir)
     rss = [rss_mb(pid) for pid in workers]
     print("RSS: " + ", ".join(f"worker {pid} {mb:.0f} MB" for pid, mb in zip(workers, rss, strict=True))
