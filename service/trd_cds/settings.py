@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     # Client input limits.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_entries: int = Field(default=5_000, ge=1)
-    max_json_depth: int = Field(default=64, ge=8)
+    # At most 254: the nesting orjson encodes (the cache key), and well inside Python's
+    # recursion limit for the checks that walk a Bundle's own elements.
+    max_json_depth: int = Field(default=64, ge=8, le=254)
     strict_validation: bool = False
     # A client sending its body slower than this gets 408 (slow-body attacks hold a worker).
     body_read_timeout_seconds: float = Field(default=10.0, gt=0)
