@@ -135,7 +135,7 @@ class Evaluator:
         key = result_key(rules.ruleset_version, as_of, digest)
 
         def work() -> dict[str, Any]:
-            # Validation belongs to the miss path: a hit means the same bytes passed it before.
+            # Validation belongs to the miss path: a hit means the same resources passed it.
             if validate is not None:
                 validate()
             return rules.assess(patient, as_of)
@@ -162,7 +162,8 @@ class Evaluator:
             return cached, "hit"
         # Shielded: when the budget runs out the computation still finishes and fills the cache
         # for the next request; this request answers from the crisis signal now.
-        task = asyncio.ensure_future(self.cache.get_or_compute(key, compute, read_first=False))
+        # (It reads the key again: a computation that finished meanwhile is not repeated.)
+        task = asyncio.ensure_future(self.cache.get_or_compute(key, compute))
         task.add_done_callback(_retrieve)
         try:
             value, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)

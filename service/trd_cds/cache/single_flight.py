@@ -44,11 +44,8 @@ class SingleFlightCache:
         """A plain read: a hit needs no flight, no lock and no task."""
         return await self.cache.get(key)
 
-    async def get_or_compute(
-        self, key: str, compute: Compute, *, read_first: bool = True
-    ) -> tuple[dict[str, Any], bool]:
-        """The cached value and True, or a freshly computed value and False.
-        ``read_first=False`` when the caller has just read the key and missed."""
+    async def get_or_compute(self, key: str, compute: Compute) -> tuple[dict[str, Any], bool]:
+        """The cached value and True, or a freshly computed value and False."""
         shared = self._inflight.get(key)
         if shared is not None:
             return await asyncio.shield(shared), False
@@ -56,7 +53,7 @@ class SingleFlightCache:
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
         try:
-            value, hit = await self._lead(key, compute, read_first)
+            value, hit = await self._lead(key, compute)
         except BaseException as exc:
             if isinstance(exc, Exception):
                 future.set_exception(exc)
@@ -69,13 +66,10 @@ class SingleFlightCache:
         finally:
             self._inflight.pop(key, None)
 
-    async def _lead(
-        self, key: str, compute: Compute, read_first: bool
-    ) -> tuple[dict[str, Any], bool]:
-        if read_first:
-            cached = await self.cache.get(key)
-            if cached is not None:
-                return cached, True
+    async def _lead(self, key: str, compute: Compute) -> tuple[dict[str, Any], bool]:
+        cached = await self.cache.get(key)
+        if cached is not None:
+            return cached, True
         owner = await self.cache.try_lock(key)
         try:
             if not owner:
