@@ -49,10 +49,16 @@ int_intervals = st.builds(lambda low, high, lc, hc: Interval(low, high, lc, hc),
                           st.one_of(st.none(), st.integers(4, 6)), st.booleans(), st.booleans())
 tuples = st.builds(lambda a, b, c: CqlTuple(a=a, b=b, c=c), st.one_of(st.none(), temporals),
                    st.one_of(st.none(), numbers), st.one_of(st.none(), day_intervals))
+# Tuples and lists inside rows are keyed coarsely: rows that differ only deep inside.
+nested = st.builds(lambda inner, items, key: CqlTuple(inner=inner, items=items, key=key),
+                   st.one_of(st.none(), tuples),
+                   st.lists(st.one_of(st.none(), tuples), max_size=3),
+                   st.sampled_from(["a", "b"]))
+lists_of_tuples = st.lists(st.one_of(st.none(), tuples), max_size=3)
 # A CQL list holds values of one type (a temporal list may mix Dates and DateTimes).
 rows = st.one_of(*(st.lists(st.one_of(st.none(), kind), max_size=12)
                    for kind in (numbers, temporals, tuples, day_intervals, int_intervals,
-                                st.sampled_from(["a", "b"]))))
+                                nested, lists_of_tuples, st.sampled_from(["a", "b"]))))
 
 
 @settings(max_examples=300, deadline=None)

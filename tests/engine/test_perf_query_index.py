@@ -53,6 +53,9 @@ define function "On Day"(d Date):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.d = d return R.n
 define function "Not Before"(d Date):
   "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and d <= R.d return R.n
+define function "Keys Soon After"(ks List<String>, d Date):
+  "Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.key in ks
+    and R.d > d and R.d <= d + 10 days return R.n
 define function "Count Key"(k String):
   Count("Rows" R where Message(true, R.n is not null, 'visit', 'Message', 'row') and R.key = k)
 
@@ -69,6 +72,7 @@ define "Cases": {
   "On Day"(@2024-01-10), "On Day"(@2024-01), "On Day"(@2024-02), "On Day"(null)
 }
 
+define "Keys And Range": "Keys Soon After"({'a', 'b', 'e', 'g'}, @2024-01-05)
 define "Lookup B": "By Key"('b')
 define "Window": "In Window"(Interval[@2024-01-09, @2024-01-11])
 define "Day": "On Day"(@2024-01-10)
@@ -131,3 +135,17 @@ def test_visits_grow_with_matches_not_with_rows_times_rows(engine: Engine) -> No
     # with a null key prunes nothing (a null key is not a String), so it scans once.
     matches = sum(v for v in value if v) + 9
     assert visits == matches + 10
+
+
+def test_key_and_range_together_visit_only_rows_both_allow(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ten rows and seven key candidates: below the size at which narrowing pays, so lower it.
+    monkeypatch.setattr(query_index, "_MIN_ROWS", 2)
+    value, visits = run(engine, "Keys And Range")
+    assert value == [2, 7, 10]
+    # Rows 2, 7 and 10, plus row 3 (null key and day) and row 4 (a month): the key alone
+    # would also visit rows 1 and 8.
+    assert visits == 5
+    monkeypatch.setattr(query_index, "_MIN_ROWS", 10**9)
+    assert run(engine, "Keys And Range")[0] == value

@@ -11,7 +11,8 @@ alias with an expression ``E`` that does not read the query's own variables -
 
 only rows that can pass are visited (the rows both kinds allow, when both apply): the index of
 the define's list is built once per evaluation, and the complete where clause is still
-evaluated on every candidate, in the source's order. So the result is the same as a scan's; only rows that cannot pass are skipped.
+evaluated on every candidate, in the source's order. So the result is the same as a scan's;
+only rows that cannot pass are skipped.
 
 Hash keys are Strings, Integers and Dates of day precision (there Python equality of the
 value or of its components is CQL equality); range keys are Dates of day precision (there
