@@ -72,7 +72,7 @@ define "Cases": {
   "On Day"(@2024-01-10), "On Day"(@2024-01), "On Day"(@2024-02), "On Day"(null)
 }
 
-define "Keys And Range": "Keys Soon After"({'a', 'b', 'e', 'g'}, @2024-01-05)
+define "Keys And Range": "Keys Soon After"({'a', 'b', 'e', 'g'}, @2024-01-06)
 define "Lookup B": "By Key"('b')
 define "Window": "In Window"(Interval[@2024-01-09, @2024-01-11])
 define "Day": "On Day"(@2024-01-10)
