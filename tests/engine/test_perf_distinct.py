@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,31 @@ def test_dates_of_different_days_fall_in_different_buckets() -> None:
     assert _fingerprint(Interval(0, 5, False, True)) == _fingerprint(Interval(1, 5))
     assert _fingerprint(Interval(Date(2024, 1, 1), Date(2024, 1, 30))) != _fingerprint(
         Interval(Date(2024, 2, 1), Date(2024, 2, 29)))
+
+
+def test_rows_that_are_lists_of_tuples_are_not_compared_pairwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A query returning one list of findings per drafted order: rows differ in the tuples they
+    # hold (their order ids), so distinct must bucket them apart instead of comparing every
+    # row with every other (quadratic in the number of orders).
+    import trd_cds.engine.ops.query as query
+
+    compared = 0
+    real_same = query._same
+
+    def counting_same(a: Any, b: Any) -> bool:
+        nonlocal compared
+        compared += 1
+        return real_same(a, b)
+
+    monkeypatch.setattr(query, "_same", counting_same)
+    rows = [
+        [CqlTuple(ruleId=rule, orderId=f"order-{n}", drug="phenelzine")
+         for rule in ("maoi-washout", "pregnancy", "older-adult")]
+        for n in range(300)
+    ]
+    kept = distinct_rows([*rows, rows[0]])
+    assert kept == rows
+    # Only the repeated row meets its twin; no row is compared with the others.
+    assert compared <= 2

@@ -39,9 +39,9 @@ def _fingerprint(v: Any, nested: bool = False) -> Any:
     A Date equals only a Date or a DateTime without a time of the same components; a
     DateTime with a time may equal one written in another offset, so those share one key,
     as other values do. Equal intervals have equal first points (values.interval_start).
-    Inside a tuple or list, a tuple or list is keyed by its kind and size only: rows differ
-    in their own elements far more often than deep inside them, and a coarser key stays
-    correct while it costs less."""
+    Inside a tuple or list, a tuple or list is keyed by its kind and size only (except the
+    tuples of a row that is a list, keyed like rows): rows differ in their own elements far
+    more often than deep inside them, and a coarser key stays correct while it costs less."""
     t = type(v)
     if t is str:
         return v
@@ -74,7 +74,10 @@ def _fingerprint(v: Any, nested: bool = False) -> Any:
     if t is list:
         if nested:
             return ("list", len(v))
-        return tuple(None if x is None else _fingerprint(x, True) for x in v)
+        # A row that is a list of tuples (one list of findings per source row, say) is keyed
+        # by its tuples' own keys: keyed by size only, such rows would all share one bucket.
+        return tuple(None if x is None else _fingerprint(x, type(x) is not CqlTuple)
+                     for x in v)
     if t is Code:
         return ("Code", v.code, v.system, v.version, v.display)
     if t is Concept:
