@@ -11,10 +11,11 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -29,6 +30,7 @@ from .metrics import Metrics
 from .protocols import CardBuilder, CrisisSignal, RulesEngine
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class AssessmentUnavailable(Exception):
@@ -112,6 +114,54 @@ class Evaluator:
         self._max_pending = max_pending
         self._pending = 0
 
+    def _in_rules_thread(self, work: Callable[[], _T]) -> asyncio.Future[_T]:
+        """`work` submitted to the rules threads, under admission control: beyond
+        `max_pending` computations in progress each new one would only time out and burn CPU
+        after its caller has gone, so it is refused straight away (Overloaded). A computation
+        counts until its thread finishes it, also when its caller stopped waiting."""
+        if self._pending >= self._max_pending:
+            raise Overloaded("too many rule evaluations in progress")
+        future = asyncio.get_running_loop().run_in_executor(self._executor, work)
+        self._pending += 1
+
+        def finished(done: asyncio.Future[_T]) -> None:
+            self._pending -= 1
+            _retrieve(done)
+
+        future.add_done_callback(finished)
+        # Shielded: a caller that stops waiting must not cancel the future, which would mark
+        # the computation finished while its thread still runs it.
+        return asyncio.shield(future)
+
+    async def _cards_with_orders(
+        self,
+        assessment: dict[str, Any],
+        patient: PatientData,
+        as_of: date,
+        *,
+        hook: str,
+        drafts: list[dict[str, Any]],
+        budget: float,
+    ) -> list[dict[str, Any]]:
+        """The cards, with the safety findings of the drafted orders: checked and built in the
+        rules threads (both grow with the number of drafts), within `budget` seconds (what is
+        left of the evaluation's)."""
+        rules, build = self.rules, self.card_builder
+        assert rules is not None and build is not None
+        if budget <= 0:
+            raise TimeoutError
+
+        def work() -> list[dict[str, Any]]:
+            return build(
+                assessment,
+                hook=hook,
+                draft_orders=drafts,
+                order_findings=rules.check_orders(patient, as_of, drafts),
+                patient_id=_patient_id(patient),
+            )
+
+        return await asyncio.wait_for(self._in_rules_thread(work), budget)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -141,16 +191,7 @@ class Evaluator:
             return rules.assess(patient, as_of)
 
         async def compute() -> dict[str, Any]:
-            # Admission control: beyond this many queued computations each new one would only
-            # time out and burn CPU after its caller has gone; refuse it straight away.
-            if self._pending >= self._max_pending:
-                raise Overloaded("too many assessments in progress")
-            self._pending += 1
-            try:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor, work)
-            finally:
-                self._pending -= 1
+            return await self._in_rules_thread(work)
 
         started = time.perf_counter()
         # A hit is answered straight away: the task, timer and shield below cost several turns
@@ -197,18 +238,37 @@ class Evaluator:
         validate: Validator | None = None,
     ) -> Evaluation:
         drafts = draft_orders or []
+        started = time.perf_counter()
         assessment, result = await self.assessment(patient, as_of, validate)
         cards: list[dict[str, Any]] | None = None
         if assessment is not None and self.card_builder is not None and self.rules is not None:
             try:
-                findings = self.rules.check_orders(patient, as_of, drafts) if drafts else []
-                cards = self.card_builder(
-                    assessment,
-                    hook=hook,
-                    draft_orders=drafts,
-                    order_findings=findings,
-                    patient_id=_patient_id(patient),
-                )
+                if drafts:
+                    # One budget for the evaluation: the order checks get what is left of it.
+                    cards = await self._cards_with_orders(
+                        assessment,
+                        patient,
+                        as_of,
+                        hook=hook,
+                        drafts=drafts,
+                        budget=self.timeout - (time.perf_counter() - started),
+                    )
+                else:
+                    cards = self.card_builder(
+                        assessment,
+                        hook=hook,
+                        draft_orders=drafts,
+                        order_findings=[],
+                        patient_id=_patient_id(patient),
+                    )
+            except Overloaded:
+                # Cards without the safety checks of the drafts could advise what a draft
+                # rules out: answer as without an assessment.
+                log.warning("order checks refused: overloaded", extra={"pending": self._pending})
+                result = "degraded-overloaded"
+            except TimeoutError:
+                log.warning("order checks timed out", extra={"budgetSeconds": self.timeout})
+                result = "degraded-timeout"
             except Exception as exc:
                 log.error("cards failed: %s", type(exc).__name__, exc_info=exc)
                 result = "degraded-error"

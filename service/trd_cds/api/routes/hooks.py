@@ -67,6 +67,9 @@ async def call_service(service_id: str, request: Request) -> Response:
     hook = parse_hook_request(document, service)
     fhir_server = _usable_fhir_server(hook.fhir_server, state.fhir_policy)
     as_of = date.today()
+    # Drafted orders are resources to check like the record's: they count against the limit,
+    # before anything is fetched for them.
+    _check_entry_count(len(hook.draft_orders), state)
 
     gathered = await resolve_prefetch(
         hook.prefetch,
@@ -78,10 +81,7 @@ async def call_service(service_id: str, request: Request) -> Response:
         on_fetch=state.metrics.fhir_fetch,
     )
     entries = deduplicate(gathered.entries)
-    if len(entries) > state.limits.max_entries:
-        raise FhirInputError.of(
-            413, f"more than {state.limits.max_entries} resources", code="too-costly"
-        )
+    _check_entry_count(len(entries) + len(hook.draft_orders), state)
     missing = gathered.missing_required()
     patient, validate = patient_data_from_entries(
         entries, state.limits, expected_patient_id=hook.patient_id, require_patient=not missing
@@ -105,6 +105,15 @@ async def call_service(service_id: str, request: Request) -> Response:
         return unavailable_response(exc.reason)
     _remember_cards(state, evaluation.cards)
     return _json({"cards": evaluation.cards})
+
+
+def _check_entry_count(count: int, state: Services) -> None:
+    if count > state.limits.max_entries:
+        raise FhirInputError.of(
+            413,
+            f"more than {state.limits.max_entries} resources (prefetch and drafted orders)",
+            code="too-costly",
+        )
 
 
 async def _body(request: Request, state: Services) -> bytes:
