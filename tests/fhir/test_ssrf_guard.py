@@ -57,6 +57,44 @@ def test_everything_else_is_refused(url: str) -> None:
         FhirServerPolicy(allowed_prefixes=ALLOWED).check(url)
 
 
+@pytest.mark.parametrize(
+    ("allowed", "url"),
+    [
+        # Under a listed prefix, but not URLs an HTTP client can send.
+        ("https://fhir.hospital.example/R4", "https://fhir.hospital.example/R4/a\x01b"),
+        ("https://fhir.hospital.example/R4", "https://fhir.hospital.example/R4/a\x7fb"),
+        ("https://fhir.hospital.example/R4", "https://fhir.hospital.example/R4/a\tb"),
+        ("https://fhir.hospital.example/R4", "https://fhir.hospital.example/R4/a b"),
+        ("https://fhir.hospital.example/R4", "https://fhir.hospital.example/R4/" + "a" * 70_000),
+        ("https://0177.0.0.1/R4", "https://0177.0.0.1/R4"),  # an octal IPv4 address
+        # Dot segments and encoded separators: the request would leave the prefix.
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/../escaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/a/../../escaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/%2e%2e/escaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/%2E./escaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/.%2e"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/./x"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/x%2f..%2f..%2fescaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/x%5C..%5Cescaped"),
+        ("https://fhir.hospital.example/m", "https://fhir.hospital.example/m/x\\..\\escaped"),
+    ],
+)
+def test_urls_that_match_a_prefix_only_as_text_are_refused(allowed: str, url: str) -> None:
+    for policy in (
+        FhirServerPolicy(allowed_prefixes=(allowed,)),
+        FhirServerPolicy(open_when_unlisted=True),
+    ):
+        with pytest.raises(FhirServerRefused) as refused:
+            policy.check(url)
+        # The message names the problem and never echoes the URL.
+        assert "fhirServer" in str(refused.value) and "\x01" not in str(refused.value)
+
+
+def test_dots_inside_segments_are_not_dot_segments() -> None:
+    policy = FhirServerPolicy(allowed_prefixes=("https://fhir.hospital.example/m",))
+    policy.check("https://fhir.hospital.example/m/v1.0/..data/a..b")
+
+
 def test_without_an_allowlist_production_has_no_fallback_and_development_any_https() -> None:
     production = FhirServerPolicy()
     assert not production.fallback_enabled
@@ -244,6 +282,71 @@ async def test_production_without_an_allowlist_ignores_fhir_server(loopback_fhir
     assert "does not read from FHIR servers" in without_data.json()["issue"][0]["diagnostics"]
     assert with_data.status_code == 200
     assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/m/a\x01b", "/m/a\x7f", "/m/" + "a" * 70_000, "/m/../escaped", "/m/%2e%2e/escaped"],
+)
+async def test_fhir_servers_that_cannot_or_must_not_be_called_are_400(
+    loopback_fhir: Any, path: str
+) -> None:
+    server, live = loopback_fhir
+    settings = _production(
+        allowed_fhir_servers=[f"{live.url}/m"],
+        fhir_allow_http=True,
+        fhir_allow_private_addresses=True,
+    )
+    app = create_app(settings, rules=FakeRules(), card_builder=fake_cards)
+    async with running_app(app) as client:
+        response = await client.post(
+            "/cds-services/trd-patient-view", json=_hook(f"{live.url}{path}")
+        )
+        listed = await client.post("/cds-services/trd-patient-view", json=_hook(f"{live.url}/m"))
+    assert response.status_code == 400, response.text
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "security" and issue["expression"] == ["fhirServer"]
+    # Nothing reached the server (nor, with it, the access token) for the refused URL.
+    assert all(not p.startswith("/escaped") for p, _ in server.requests)
+    assert listed.status_code in (200, 412)
+
+
+class _NextLinkServer:
+    """One page whose Bundle.link[next] is `next_url`; records every path asked for."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+        self.paths: list[str] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.raw_path.decode())
+        page = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": Fhir.statement(1)}],
+            "link": [{"relation": "next", "url": self.next_url}],
+        }
+        return httpx.Response(200, json=page)
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://fhir.test/m/../escaped/MedicationStatement?page=2",
+        "https://fhir.test/m/%2e%2e/escaped/MedicationStatement?page=2",
+        "https://fhir.test/m/MedicationStatement\x01?page=2",
+        "https://0177.0.0.1/m/MedicationStatement?page=2",
+    ],
+)
+async def test_next_links_that_leave_the_base_or_cannot_be_sent_fail_the_fetch(
+    next_url: str,
+) -> None:
+    server = _NextLinkServer(next_url)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server.handler)) as http:
+        with pytest.raises(FhirFetchError) as failed:
+            await FhirClient(http).fetch("https://fhir.test/m", "MedicationStatement", "tkn")
+    assert failed.value.reason in ("foreign-next-link", "invalid-url")
+    assert server.paths == ["/m/MedicationStatement"]
 
 
 # ---------------------------------------------------------------------- hostile FHIR servers

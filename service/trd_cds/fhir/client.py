@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import orjson
 
+from .client_policy import escapes_its_path
 from .client_transport import BlockedAddress
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ class FhirFetchError(Exception):
 def _same_origin(url: str, base: str) -> bool:
     # The bearer token may only ever be sent to the server the EHR named.
     a, b = urlsplit(url), urlsplit(base)
+    if escapes_its_path(a.path):
+        return False  # `…/base/../elsewhere` starts with the base only as text
     prefix = b.path.rstrip("/")
     under = not prefix or a.path == prefix or a.path.startswith(prefix + "/")
     return (a.scheme, a.netloc) == (b.scheme, b.netloc) and under
@@ -89,6 +92,9 @@ class FhirClient:
                 status, content = await self._read(url, headers)
         except TimeoutError:
             raise FhirFetchError("timeout") from None
+        except httpx.InvalidURL:
+            # A next link the server made up that no request can carry.
+            raise FhirFetchError("invalid-url") from None
         except httpx.TimeoutException:
             raise FhirFetchError("timeout") from None
         except httpx.HTTPError as exc:

@@ -10,10 +10,18 @@ configured URL prefixes. Where it resolves to is checked separately, at connect 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
+
+import httpx
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# A base URL is short; httpx itself refuses URLs past 65,536 characters.
+MAX_URL_CHARS = 2048
+# Spaces, control characters and DEL (which httpx refuses), and backslashes (which some
+# servers read as slashes).
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 class FhirServerRefused(ValueError):
@@ -24,6 +32,18 @@ def _origin(parts: SplitResult) -> tuple[str, str, int]:
     scheme = parts.scheme.lower()
     port = parts.port or (443 if scheme == "https" else 80)
     return scheme, (parts.hostname or "").lower().rstrip("."), port
+
+
+def escapes_its_path(path: str) -> bool:
+    """True when a URL path has a dot segment (`.` or `..`, also percent-encoded) or an
+    encoded slash or backslash: the path a server (or httpx, which removes dot segments)
+    resolves it to is not the one compared with an allowed prefix. Refusing them is simpler
+    and safer than normalising (RFC 3986 5.2.4) and comparing the result."""
+    for segment in path.split("/"):
+        decoded = unquote(segment)
+        if decoded in (".", "..") or "/" in decoded or "\\" in decoded:
+            return True
+    return False
 
 
 def _path_under(path: str, prefix: str) -> bool:
@@ -44,11 +64,24 @@ class FhirServerPolicy:
 
     def check(self, url: str) -> None:
         """Raise FhirServerRefused unless `url` is a server this service may call."""
+        if len(url) > MAX_URL_CHARS:
+            raise FhirServerRefused(f"fhirServer is longer than {MAX_URL_CHARS} characters")
+        if _UNSENDABLE.search(url):
+            raise FhirServerRefused(
+                "fhirServer must not contain spaces, control characters or backslashes"
+            )
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a malformed port
-        except ValueError:
+            # What the HTTP client would refuse when sending (an octal IPv4 host, say) is
+            # refused here, as the caller's error.
+            httpx.URL(url)
+        except (ValueError, httpx.InvalidURL):
             raise FhirServerRefused("fhirServer is not a valid URL") from None
+        if escapes_its_path(parts.path):
+            raise FhirServerRefused(
+                "fhirServer must not contain dot segments or encoded slashes in its path"
+            )
         scheme = parts.scheme.lower()
         if scheme != "https" and not (scheme == "http" and self.allow_http):
             raise FhirServerRefused("fhirServer must be an https URL")
