@@ -131,3 +131,69 @@ async def test_memory_replay_guard_forgets_expired_ids_and_stays_bounded() -> No
     for key in "bcde":
         await guard.first_use(key, 10)
     assert len(guard) == 3
+
+
+async def test_a_key_set_that_never_loaded_is_retried_at_most_once_per_interval() -> None:
+    server, clock = KeyServer("ec384"), Clock()
+    server.status = 503
+    cache = server.cache(clock, min_refresh=30)
+    for _ in range(20):
+        with pytest.raises(KeySetUnavailable, match="jwks-http-503"):
+            await cache.key(URL, "ec384")
+        clock.now += 1
+    assert server.calls == 1
+    clock.now += 11
+    server.status = 200
+    assert await cache.key(URL, "ec384") is not None
+    assert server.calls == 2
+
+
+async def test_a_stale_key_set_whose_refresh_fails_is_retried_at_most_once_per_interval() -> None:
+    server, clock = KeyServer("ec384"), Clock()
+    cache = server.cache(clock, max_age=60, min_refresh=30)
+    await cache.key(URL, "ec384")
+    server.status = 503
+    clock.now += 61
+    for _ in range(20):
+        assert await cache.key(URL, "ec384") is not None
+        assert await cache.key(URL, "made-up") is None
+        clock.now += 1
+    assert server.calls == 2
+    clock.now += 11
+    await cache.key(URL, "ec384")
+    assert server.calls == 3
+
+
+def _forged(iss: str, jku: str, n: int) -> str:
+    """An unsigned token (a signature of junk) that names a trusted issuer and its jku."""
+    import base64
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    header = part({"alg": "ES384", "typ": "JWT", "kid": f"kid-{n}", "jku": jku})
+    claims = part({"iss": iss, "aud": "https://cds.example.org/cds-services", "jti": str(n)})
+    return f"{header}.{claims}.AAAA"
+
+
+async def test_forged_tokens_naming_a_failing_jku_cause_one_fetch() -> None:
+    from trd_cds.api.auth import AuthError, TokenVerifier
+    from trd_cds.settings import TrustedIssuer
+
+    server = KeyServer("ec384")
+    server.status = 500
+    iss = "https://ehr.example.org/fhir"
+    clock = Clock()
+    verifier = TokenVerifier(
+        [TrustedIssuer(iss=iss, jku=[URL])],
+        jwks=server.cache(clock, min_refresh=30),
+        replay=MemoryReplayGuard(),
+    )
+    reasons = set()
+    for n in range(20):
+        clock.now += 1
+        with pytest.raises(AuthError) as refused:
+            await verifier.verify(_forged(iss, URL, n), "https://cds.example.org/cds-services")
+        reasons.add(refused.value.reason)
+    assert reasons == {"keys-unavailable:jwks-http-500"}
+    assert server.calls == 1

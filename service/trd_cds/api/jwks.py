@@ -1,9 +1,11 @@
 """Public keys of trusted CDS clients: JWK Sets from a URL or a file, cached by `kid`.
 
 A key set is loaded on first use and kept for `max_age` seconds. A token naming a `kid` the
-cached set lacks (the client rotated its keys) triggers one refresh, at most once per
-`min_refresh` seconds per set, so a stream of tokens with made-up kids cannot turn the
-service into a flood of requests to the EHR. Concurrent refreshes of one set share one fetch.
+cached set lacks (the client rotated its keys) triggers one refresh. Every fetch of a set (a
+first load, a stale set, an unknown kid, and retries after a failure) happens at most once per
+`min_refresh` seconds, so a stream of tokens with made-up kids, or naming a set that fails to
+load, cannot turn the service into a flood of requests to the EHR. Concurrent refreshes of one
+set share one fetch.
 Parsing the keys is PyJWT's (`PyJWKSet`); nothing here touches cryptography itself.
 """
 
@@ -46,6 +48,8 @@ class _Entry:
     keys: dict[str, TrustedKey] = field(default_factory=dict)
     loaded_at: float | None = None
     refreshed_at: float = float("-inf")
+    # Why the last load failed, while no load has succeeded yet.
+    failure: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -100,11 +104,16 @@ class JwksCache:
         entry = self._entries.setdefault(source, _Entry())
         now = self._clock()
         stale = entry.loaded_at is None or now - entry.loaded_at >= self._max_age
-        if stale or (kid not in entry.keys and now - entry.refreshed_at >= self._min_refresh):
-            await self._refresh(source, entry, kid)
+        # Every fetch, a first load, a stale set or an unknown kid alike, is at most one per
+        # `min_refresh`: tokens naming a set that fails to load (made-up ones need no valid
+        # signature to get this far) must not each cause a request.
+        if (stale or kid not in entry.keys) and now - entry.refreshed_at >= self._min_refresh:
+            await self._refresh(source, entry)
+        if entry.loaded_at is None:
+            raise KeySetUnavailable(entry.failure or "jwks-not-loaded")
         return entry.keys.get(kid)
 
-    async def _refresh(self, source: str, entry: _Entry, kid: str) -> None:
+    async def _refresh(self, source: str, entry: _Entry) -> None:
         started = self._clock()
         async with entry.lock:
             if entry.refreshed_at >= started:
@@ -118,10 +127,11 @@ class JwksCache:
                 # out every client until it recovers.
                 log.warning("jwks refresh failed: %s", exc.reason, extra={"jwks": source})
                 if entry.loaded_at is None:
-                    raise
+                    entry.failure = exc.reason
                 return
             entry.keys = keys
             entry.loaded_at = self._clock()
+            entry.failure = None
             log.info("jwks loaded", extra={"jwks": source, "keyCount": len(keys)})
 
     async def _load(self, source: str) -> bytes:
