@@ -30,12 +30,15 @@ class KeyServer:
         self.status = 200
         self.calls = 0
         self.delay = 0.0
+        self.encoding: str | None = None
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
-        return httpx.Response(self.status, content=self.body)
+        headers = {"content-encoding": self.encoding} if self.encoding else {}
+        # A stream, as from the network (httpx decodes `content=` bodies on construction).
+        return httpx.Response(self.status, stream=httpx.ByteStream(self.body), headers=headers)
 
     def cache(self, clock: Clock, **kw: Any) -> JwksCache:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
@@ -101,6 +104,21 @@ async def test_first_load_failures_are_reported() -> None:
         await server.cache(clock).key(URL, "ec384")
     server.body = b"not json"
     with pytest.raises(KeySetUnavailable, match="jwks-not-json"):
+        await server.cache(clock).key(URL, "ec384")
+
+
+async def test_a_compressed_key_set_is_bounded_by_its_decoded_size() -> None:
+    import gzip
+
+    server, clock = KeyServer("ec384"), Clock()
+    server.encoding = "gzip"
+    server.body = gzip.compress(server.body)
+    assert await server.cache(clock).key(URL, "ec384") is not None
+    server.body = gzip.compress(b" " * (MAX_JWKS_BYTES + 1))  # small on the wire
+    with pytest.raises(KeySetUnavailable, match="jwks-too-large"):
+        await server.cache(clock).key(URL, "ec384")
+    server.encoding = "gzip, gzip"
+    with pytest.raises(KeySetUnavailable, match="jwks-bad-encoding"):
         await server.cache(clock).key(URL, "ec384")
 
 

@@ -3,6 +3,7 @@ public addresses only (checked at connect time), no redirects, no cookies, bound
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -326,7 +327,7 @@ class _NextLinkServer:
             "entry": [{"resource": Fhir.statement(1)}],
             "link": [{"relation": "next", "url": self.next_url}],
         }
-        return httpx.Response(200, json=page)
+        return httpx.Response(200, stream=httpx.ByteStream(json.dumps(page).encode()))
 
 
 @pytest.mark.parametrize(
@@ -383,3 +384,76 @@ async def test_a_dripping_response_is_cut_at_the_request_budget() -> None:
     _, error = await _fetch("drip", request_timeout_seconds=0.3)
     assert isinstance(error, FhirFetchError) and error.reason == "timeout"
     assert time.perf_counter() - started < 2.5
+
+
+# ---------------------------------------------------------------- compressed answers (bombs)
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9)
+
+
+def _bundle_bytes() -> bytes:
+    import orjson
+
+    return orjson.dumps(Fhir.bundle([Fhir.statement(1), Fhir.statement(2)], bundle_type="searchset"))
+
+
+async def _fetch_encoded(
+    body: bytes, encoding: str, max_response_bytes: int = 1024 * 1024
+) -> tuple[list[dict[str, Any]] | None, str | None, int]:
+    """(resources or None, failure reason or None, peak bytes allocated during the fetch)."""
+    import tracemalloc
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # A stream, as from the network (httpx decodes `content=` bodies on construction).
+        return httpx.Response(
+            200,
+            stream=httpx.ByteStream(body),
+            headers={"content-encoding": encoding} if encoding else {},
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = FhirClient(http, max_response_bytes=max_response_bytes)
+        tracemalloc.start()
+        try:
+            resources = await client.fetch("https://fhir.test/m", "MedicationStatement", "tkn")
+            return resources, None, tracemalloc.get_traced_memory()[1]
+        except FhirFetchError as exc:
+            return None, exc.reason, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+async def test_a_gzip_bomb_is_cut_at_the_bound_of_decoded_bytes() -> None:
+    bomb = _gzip(b"\0" * (32 * 1024 * 1024))  # 32 KiB that inflate to 32 MiB
+    resources, reason, peak = await _fetch_encoded(bomb, "gzip", max_response_bytes=1024 * 1024)
+    assert resources is None and reason == "too-large"
+    # Never inflated much past the 1 MiB bound (the whole bomb would be 32 MiB).
+    assert peak < 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "gzip,deflate", "br", "x-unknown"])
+async def test_stacked_or_unknown_encodings_are_refused_undecoded(encoding: str) -> None:
+    bomb = _gzip(_gzip(b"\0" * (32 * 1024 * 1024)))
+    resources, reason, peak = await _fetch_encoded(bomb, encoding)
+    assert resources is None and reason == "unsupported-encoding"
+    assert peak < 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("encoding", ["", "identity", "gzip", "GZIP", "deflate", "x-gzip"])
+async def test_plain_and_singly_compressed_answers_are_read(encoding: str) -> None:
+    import zlib
+
+    body = _bundle_bytes()
+    encoded = {
+        "": body, "identity": body, "deflate": zlib.compress(body),
+    }.get(encoding.lower(), _gzip(body))
+    resources, reason, _ = await _fetch_encoded(encoded, encoding)
+    assert reason is None and resources is not None
+    assert [r["id"] for r in resources] == ["ms1", "ms2"]
+
+
+async def test_a_corrupt_compressed_answer_is_a_failed_fetch() -> None:
+    resources, reason, _ = await _fetch_encoded(b"\x1f\x8b\x08\0garbage" * 10, "gzip")
+    assert resources is None and reason == "bad-encoding"

@@ -23,6 +23,14 @@ import orjson
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKError, PyJWKSetError
 
+from trd_cds.fhir.bounded_body import (
+    ACCEPT_ENCODING,
+    BadEncoding,
+    BodyTooLarge,
+    UnsupportedEncoding,
+    read_bounded,
+)
+
 log = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES = 256 * 1024
@@ -143,18 +151,20 @@ class JwksCache:
                 raise KeySetUnavailable("jwks-file-unreadable") from None
         try:
             async with self._http.stream(
-                "GET", source, headers={"Accept": "application/json"}, follow_redirects=False
+                "GET",
+                source,
+                headers={"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
+                follow_redirects=False,
             ) as response:
                 if response.status_code != 200:
                     raise KeySetUnavailable(f"jwks-http-{response.status_code}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_JWKS_BYTES:
-                        raise KeySetUnavailable("jwks-too-large")
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                # The bound holds for the decoded bytes: a compressed answer is inflated only
+                # up to it.
+                return await read_bounded(response, MAX_JWKS_BYTES)
+        except BodyTooLarge:
+            raise KeySetUnavailable("jwks-too-large") from None
+        except (UnsupportedEncoding, BadEncoding):
+            raise KeySetUnavailable("jwks-bad-encoding") from None
         except httpx.HTTPError as exc:
             raise KeySetUnavailable(f"jwks-{type(exc).__name__}") from None
 

@@ -10,6 +10,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import orjson
 
+from .bounded_body import (
+    ACCEPT_ENCODING,
+    BadEncoding,
+    BodyTooLarge,
+    UnsupportedEncoding,
+    read_bounded,
+)
 from .client_policy import escapes_its_path
 from .client_transport import BlockedAddress
 
@@ -58,7 +65,7 @@ class FhirClient:
     async def fetch(self, base: str, query: str, token: str | None) -> list[dict[str, Any]]:
         base = base.rstrip("/") + "/"
         url = urljoin(base, query)
-        headers = {"Accept": "application/fhir+json"}
+        headers = {"Accept": "application/fhir+json", "Accept-Encoding": ACCEPT_ENCODING}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         resources: list[dict[str, Any]] = []
@@ -120,21 +127,21 @@ class FhirClient:
         return body
 
     async def _read(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        """Status and body, refusing a body larger than the limit as it streams in."""
+        """Status and body, refusing a body larger than the limit (decoded: a compressed
+        body is inflated only up to it) as it streams in."""
         async with self._http.stream(
             "GET", url, headers=headers, follow_redirects=False
         ) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
-                raise FhirFetchError("too-large")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise FhirFetchError("too-large")
-                chunks.append(chunk)
-            return response.status_code, b"".join(chunks)
+            if not 200 <= response.status_code < 300:
+                return response.status_code, b""  # only the status is read
+            try:
+                return response.status_code, await read_bounded(response, self._max_bytes)
+            except BodyTooLarge:
+                raise FhirFetchError("too-large") from None
+            except UnsupportedEncoding:
+                raise FhirFetchError("unsupported-encoding") from None
+            except BadEncoding:
+                raise FhirFetchError("bad-encoding") from None
 
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
