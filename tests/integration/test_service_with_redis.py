@@ -140,13 +140,25 @@ async def test_feedback_and_card_types_live_in_redis(
         async with make_client(Settings(redis_url=redis_url), feedback=store) as client:
             cards = (await client.post("/cds-services/trd-patient-view", json=body)).json()["cards"]
             await asyncio.sleep(0.05)
-            feedback = {
+            feedback: dict[str, Any] = {
                 "feedback": [
                     {
                         "card": cards[0]["uuid"],
                         "outcome": "accepted",
                         "outcomeTimestamp": "2025-06-01T10:00:00Z",
-                    }
+                    },
+                    {
+                        "card": cards[0]["uuid"],
+                        "outcome": "overridden",
+                        "outcomeTimestamp": "2025-06-01T10:01:00Z",
+                        "overrideReason": {
+                            "reason": {
+                                "code": "already-addressed",
+                                "system": "http://trd-cds.org/fhir/CodeSystem/override-reason",
+                            },
+                            "userComment": "Mrs Smith says she stopped it in May",
+                        },
+                    },
                 ]
             }
             response = await client.post("/cds-services/trd-patient-view/feedback", json=feedback)
@@ -154,8 +166,20 @@ async def test_feedback_and_card_types_live_in_redis(
         assert response.status_code == 200
         assert await raw.get(f"{prefix}:card:{cards[0]['uuid']}") == b"suggestion-optimise-dose"
         stored = [orjson.loads(item) for item in await raw.lrange(f"{prefix}:feedback", 0, -1)]
-        assert stored == [{"service": "trd-patient-view", **feedback["feedback"][0]}]
+        overridden = {k: v for k, v in feedback["feedback"][1].items() if k != "overrideReason"}
+        reason = feedback["feedback"][1]["overrideReason"]["reason"]
+        # Newest first; card ids and outcomes only: the free-text comment is not kept.
+        assert stored == [
+            {"service": "trd-patient-view", **overridden, "overrideReason": {"reason": reason}},
+            {"service": "trd-patient-view", **feedback["feedback"][0]},
+        ]
+        assert b"stopped it" not in b"".join(await raw.lrange(f"{prefix}:feedback", 0, -1))
         assert 'card_type="suggestion-optimise-dose",outcome="accepted"' in metrics
+        # Everything kept expires.
+        keys = [key async for key in raw.scan_iter(match=f"{prefix}:*")]
+        assert len(keys) == 2
+        for key in keys:
+            assert await raw.ttl(key) > 0, key
     finally:
         keys = [key async for key in raw.scan_iter(match=f"{prefix}:*")]
         if keys:

@@ -244,9 +244,10 @@ def parse_feedback(body: Any) -> list[dict[str, Any]]:
                     raise _bad(f"{where}.reason is not one of the override reasons the cards offer",
                                f"{where}.reason")
                 kept_override["reason"] = coding
-            comment = _string(override, "userComment", where, required=False)
-            if comment is not None:
-                kept_override["userComment"] = comment
-            record["overrideReason"] = kept_override
+            # Validated but not kept: free text may name the patient, and feedback is stored
+            # as card ids and outcomes only.
+            _string(override, "userComment", where, required=False)
+            if kept_override:
+                record["overrideReason"] = kept_override
         kept.append(record)
     return kept

@@ -16,6 +16,21 @@ log = logging.getLogger(__name__)
 
 CARD_TTL_SECONDS = 7 * 24 * 3600
 FEEDBACK_KEEP = 100_000
+# The feedback list expires this long after its last entry (every key kept has an expiry).
+FEEDBACK_TTL_SECONDS = 30 * 24 * 3600
+# What of a feedback entry is stored: card ids and outcomes, never free text.
+_KEPT = ("card", "outcome", "outcomeTimestamp", "acceptedSuggestions")
+
+
+def storable(service_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as stored: the service, card id, outcome, its time, the ids of accepted
+    suggestions and the coded override reason; a clinician's comment is left out."""
+    kept: dict[str, Any] = {"service": service_id}
+    kept.update((k, entry[k]) for k in _KEPT if k in entry)
+    override = entry.get("overrideReason")
+    if isinstance(override, dict) and override.get("reason") is not None:
+        kept["overrideReason"] = {"reason": override["reason"]}
+    return kept
 
 
 class FeedbackStore(Protocol):
@@ -46,11 +61,12 @@ class MemoryFeedbackStore:
 
     async def record(self, service_id: str, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
-            self.entries.append({"service": service_id, **entry})
+            self.entries.append(storable(service_id, entry))
 
 
 class RedisFeedbackStore:
-    """Feedback in a capped Redis list; card types as short-lived keys.
+    """Feedback in a capped Redis list that expires 30 days after its last entry; card types
+    as short-lived keys.
 
     Failures are logged and swallowed: feedback is analytics, it must not fail the caller
     more than the memory fallback would.
@@ -92,8 +108,9 @@ class RedisFeedbackStore:
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for entry in entries:
-                    pipe.lpush(key, orjson.dumps({"service": service_id, **entry}))
+                    pipe.lpush(key, orjson.dumps(storable(service_id, entry)))
                 pipe.ltrim(key, 0, FEEDBACK_KEEP - 1)
+                pipe.expire(key, FEEDBACK_TTL_SECONDS)
                 await pipe.execute()
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("feedback kept in memory only: %s", type(exc).__name__)
