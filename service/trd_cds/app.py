@@ -43,7 +43,7 @@ from trd_cds.cache.tiered import TieredCache, redis_backend
 from trd_cds.fhir.bundle import InputLimits
 from trd_cds.fhir.client import FhirClient
 from trd_cds.fhir.client_policy import FhirServerPolicy
-from trd_cds.fhir.client_transport import guarded_transport
+from trd_cds.fhir.client_transport import guarded_transport, tls_context
 from trd_cds.fhir.crisis import crisis_signal as data_crisis_signal
 from trd_cds.logging_setup import configure_logging
 from trd_cds.settings import Settings
@@ -131,7 +131,9 @@ def _fhir_http_client(settings: Settings) -> httpx.AsyncClient:
     no proxy from the environment, and no cookies (one EHR session must never ride along
     with another call)."""
     return httpx.AsyncClient(
-        transport=guarded_transport(allow_private=settings.fhir_allow_private_addresses),
+        transport=guarded_transport(
+            allow_private=settings.fhir_allow_private_addresses, ssl_context=tls_context()
+        ),
         timeout=httpx.Timeout(settings.fhir_request_timeout_seconds),
         follow_redirects=False,
         trust_env=False,
@@ -192,10 +194,12 @@ def create_app(
         _log_security_posture(settings, problem, policy)
         jwks_http: httpx.AsyncClient | None = None
         if settings.auth_enforced and problem is None:
+            # No proxy from the environment (trust_env off), but its CA bundle, explicitly.
             jwks_http = httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.auth_jwks_timeout_seconds),
                 follow_redirects=False,
                 trust_env=False,
+                verify=tls_context(),
             )
             redis = redis_backend(result_cache)
             replay: ReplayGuard = (

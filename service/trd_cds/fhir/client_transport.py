@@ -10,10 +10,13 @@ against the host name, which httpcore passes separately from the address.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
-from collections.abc import Iterable
+import ssl
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import certifi
 import httpcore
 import httpx
 
@@ -72,18 +75,36 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+def tls_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """Certificate verification for outbound https (FHIR servers, key sets): the CA bundle of
+    `SSL_CERT_FILE` and/or the CA directory of `SSL_CERT_DIR` (a hospital CA), else certifi's.
+
+    Read here explicitly, because the clients keep httpx's `trust_env` off: that would also
+    take proxies from the environment, which the token must never pass through. A named file
+    or directory that cannot be read fails at start-up rather than at the first call.
+    """
+    env = os.environ if environ is None else environ
+    cafile = env.get("SSL_CERT_FILE") or None
+    capath = env.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
 def guarded_transport(
     *,
     allow_private: bool = False,
     max_connections: int = 100,
     max_keepalive_connections: int = 20,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncHTTPTransport:
-    """An httpx transport over GuardedBackend; no proxy from the environment, no HTTP/2."""
+    """An httpx transport over GuardedBackend; no proxy from the environment, no HTTP/2;
+    certificates verified against `ssl_context` (default: `tls_context()`)."""
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     # httpx does not take a network backend, so its connection pool is replaced with one that
     # has ours (same settings otherwise). tests/fhir/test_ssrf_guard.py checks this holds.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=ssl_context or tls_context(),
         max_connections=max_connections,
         max_keepalive_connections=max_keepalive_connections,
         keepalive_expiry=5.0,
