@@ -73,6 +73,12 @@ class Metrics:
             ["key", "result"],
             registry=r,
         )
+        self.input_findings = Counter(
+            "trd_cds_input_findings_total",
+            "Problems tolerated in the input (e.g. empty elements dropped) by issue and effect.",
+            ["service", "issue", "effect"],
+            registry=r,
+        )
         self.cards = Counter(
             "trd_cds_cards_total", "Cards returned.", ["service", "card_type"], registry=r
         )

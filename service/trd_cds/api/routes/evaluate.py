@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from trd_cds.fhir.bundle import Validator, read_bundle
+from trd_cds.fhir.data_quality import warnings_outcome
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
@@ -35,11 +36,18 @@ def parse_as_of(value: str | None) -> date:
 async def evaluate_patient(
     evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
 ) -> dict[str, object]:
-    """The /evaluate answer; shared with the `trd-cds evaluate` command."""
+    """The /evaluate answer; shared with the `trd-cds evaluate` command.
+
+    `issues`, only when the input had problems that were tolerated: an OperationOutcome of
+    warnings, one per finding, naming where it is in the Bundle."""
     result = await evaluator.evaluate(
         patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
     )
-    return {"assessment": result.assessment, "cards": result.cards}
+    answer: dict[str, object] = {"assessment": result.assessment, "cards": result.cards}
+    issues = warnings_outcome(patient.findings, patient.finding_locations)
+    if issues is not None:
+        answer["issues"] = issues
+    return answer
 
 
 _AS_OF = {
@@ -70,6 +78,8 @@ async def evaluate(request: Request) -> Response:
         request, state.limits.max_bytes, timeout=state.settings.body_read_timeout_seconds
     )
     patient, validate = read_bundle(body, state.limits)
+    for item in patient.findings:
+        state.metrics.input_findings.labels("evaluate", item["issue"], item["effect"]).inc()
     try:
         answer = await evaluate_patient(state.evaluator, patient, as_of, validate)
     except AssessmentUnavailable as exc:
