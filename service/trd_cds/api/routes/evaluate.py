@@ -22,15 +22,30 @@ from ..state import services
 router = APIRouter()
 
 
+# The evaluation dates the service answers for. The rules look back years from asOf (the
+# episode lookback, trial windows) and ahead weeks; far from both ends of the calendar the
+# date arithmetic of the rules always has room, and no clinical question lies outside.
+AS_OF_EARLIEST = date(1900, 1, 1)
+AS_OF_LATEST = date(2999, 12, 31)
+
+
 def parse_as_of(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        as_of = date.fromisoformat(value)
     except ValueError:
         raise FhirInputError.of(400, "asOf must be a date, YYYY-MM-DD", expression="asOf") from None
+    if not AS_OF_EARLIEST <= as_of <= AS_OF_LATEST:
+        raise FhirInputError.of(
+            400,
+            f"asOf must lie between {AS_OF_EARLIEST.isoformat()} and {AS_OF_LATEST.isoformat()}",
+            code="value",
+            expression="asOf",
+        )
+    return as_of
 
 
 async def evaluate_patient(
@@ -54,7 +69,10 @@ _AS_OF = {
     "name": "asOf",
     "in": "query",
     "required": False,
-    "description": "Evaluation date (YYYY-MM-DD); today when absent",
+    "description": (
+        f"Evaluation date (YYYY-MM-DD, {AS_OF_EARLIEST.isoformat()} to "
+        f"{AS_OF_LATEST.isoformat()}; outside them 400); today when absent"
+    ),
     "schema": {"type": "string", "format": "date"},
 }
 
