@@ -262,3 +262,15 @@ def test_empty_elements_past_the_nesting_bound_are_still_refused(fhir: Any) -> N
     with pytest.raises(FhirInputError) as caught:
         parse_bundle(orjson.dumps(bundle), InputLimits())
     assert caught.value.status == 413
+
+
+async def test_the_openapi_document_describes_the_warnings(make_client: Any) -> None:
+    async with make_client() as client:
+        document = (await client.get("/openapi.json")).json()
+    ok = document["paths"]["/evaluate"]["post"]["responses"]["200"]
+    schema = ok["content"]["application/json"]["schema"]
+    issues = schema["properties"]["issues"]
+    assert issues["properties"]["resourceType"] == {"const": "OperationOutcome"}
+    assert "warning" in issues["description"]
+    finding = schema["properties"]["assessment"]["properties"]["dataQuality"]["items"]
+    assert finding["required"] == ["resource", "path", "issue", "effect"]
