@@ -9,7 +9,11 @@ kept. An array item is removed too, except where a primitive array has its `_nam
 
 Finding them is cheap when there are none, the usual case: the request body is searched at C
 speed (`may_hold_empty`), then each resource's compact JSON (`holds_empty`), and only a
-resource that may hold one is walked. The walk keeps the nesting bound that validation would
+resource that may hold one is walked. Measured with `bench/bench_service.py --input-only` on a
+shared 2-core machine, for 300 entries (120 kB): the body search 0.3 ms on every request (a
+fifth of reading the Bundle and hashing its key, a few percent of the cold input path and
+well under 1 % of a cold evaluation); with one resource in ten holding empty elements, the
+search, the look at each resource and the walks together about 2 ms. The walk keeps the nesting bound that validation would
 apply to the raw resource, so dropping an empty element never lets too deep a body through.
 """
 
@@ -21,18 +25,20 @@ import orjson
 
 from .outcome import FhirInputError
 
-# Whitespace out (inside strings too: a false alarm only costs a closer look), braces as
-# brackets: every empty array or object then reads `[]`, every empty string `""`.
-_SQUEEZE = bytes.maketrans(b"{}", b"[]")
-_WHITESPACE = b" \t\r\n"
+# All but brackets, braces and quotes out: an empty array or object, whatever whitespace it
+# held, then reads `[]` or `{}` (so does an array of numbers, or brackets in a string: a false
+# alarm only costs a closer look), while every string keeps its quotes (`["a"]` reads `[""]`).
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 
 _GONE: Any = object()
 
 
 def may_hold_empty(body: bytes) -> bool:
     """False when the JSON text holds no empty array, object or string (true may be wrong)."""
-    squeezed = body.translate(_SQUEEZE, delete=_WHITESPACE)
-    return b"[]" in squeezed or b'""' in squeezed
+    if b'""' in body:
+        return True
+    skeleton = body.translate(None, _NOT_STRUCTURE)
+    return b"[]" in skeleton or b"{}" in skeleton
 
 
 def too_deep(max_depth: int) -> FhirInputError:
