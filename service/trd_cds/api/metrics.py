@@ -1,5 +1,6 @@
 """Prometheus metrics, one registry per app. No label ever carries patient data: labels are
-route templates, status codes, cache backends/events, service ids and card types."""
+route templates, status codes, cache backends/events, service ids, card types and the codes
+of input findings (issue, effect)."""
 
 from __future__ import annotations
 
