@@ -3,6 +3,7 @@ and an in-process client for the app (httpx ASGI transport, lifespan run)."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -129,6 +130,62 @@ def closed_port() -> int:
 
 
 # ---------------------------------------------------------------------------- FHIR builders
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+
+
+def _concept(system: str, code: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _condition() -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "clinicalStatus": _concept(
+            "http://terminology.hl7.org/CodeSystem/condition-clinical", "active"
+        ),
+        "code": _concept("http://hl7.org/fhir/sid/icd-10-cm", "F33.2"),
+        "onsetDateTime": "2023-01-10",
+    }
+
+
+def _dispense() -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationDispense",
+        "id": "md1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": _concept(RXNORM, "36437"),
+        "whenHandedOver": "2024-01-02",
+        "daysSupply": {"value": 30, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"},
+    }
+
+
+def _procedure() -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": "pr1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p1"},
+        "code": _concept(SNOMED, "23835007"),
+        "performedPeriod": {"start": "2024-02-01"},
+    }
+
+
+def _medication() -> dict[str, Any]:
+    return {"resourceType": "Medication", "id": "med1", "code": _concept(RXNORM, "36437")}
+
+
+def _request(fhir: Any) -> dict[str, Any]:
+    request: dict[str, Any] = fhir.draft_order("mr1")
+    request.update(status="active", intent="order", authoredOn="2024-01-01")
+    request["dispenseRequest"] = {"validityPeriod": {"start": "2024-01-01"}}
+    return request
+
+
+
 class Fhir:
     """Small builders for the resources the tests post."""
 
@@ -225,6 +282,125 @@ class Fhir:
                 "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]
             },
         }
+
+    @classmethod
+    def empty_element_cases(cls) -> list[tuple[dict[str, Any], dict[str, Any], list[str]]]:
+        """One resource of each type the rules read, the same with empty elements at several
+        depths (some holding only empty elements), and the paths dropped from it."""
+        cases: list[tuple[dict[str, Any], dict[str, Any], list[str]]] = []
+
+        def case(clean: dict[str, Any], dirty: Any, paths: list[str]) -> None:
+            mangled = copy.deepcopy(clean)
+            dirty(mangled)
+            cases.append((clean, mangled, paths))
+
+        def patient(r: dict[str, Any]) -> None:
+            r["name"] = []
+            r["telecom"] = [{"system": "", "value": ""}]  # becomes empty once its strings go
+            r["_birthDate"] = {}
+
+        case(cls.patient(), patient, ["Patient._birthDate", "Patient.name", "Patient.telecom"])
+
+        def condition(r: dict[str, Any]) -> None:
+            r["code"]["coding"].append({})
+            r["clinicalStatus"]["coding"][0]["display"] = ""
+            r["category"] = [{"coding": [{}]}, {"text": ""}]
+            r["note"] = [{"text": ""}]
+
+        case(
+            _condition(),
+            condition,
+            [
+                "Condition.category",
+                "Condition.clinicalStatus.coding[0].display",
+                "Condition.code.coding[1]",
+                "Condition.note",
+            ],
+        )
+
+        def statement(r: dict[str, Any]) -> None:
+            r["dosage"][0]["doseAndRate"][0]["doseQuantity"]["comparator"] = ""
+            r["dosage"][0]["doseAndRate"].append({"type": {"coding": []}})
+            r["dosage"].insert(0, {"doseAndRate": [], "timing": {"repeat": {}}})
+            r["reasonCode"] = []
+            r["effectivePeriod"]["end"] = ""
+
+        active = cls.statement(1, end=None)
+        case(
+            active,
+            statement,
+            [
+                "MedicationStatement.dosage[0]",
+                "MedicationStatement.dosage[1].doseAndRate[0].doseQuantity.comparator",
+                "MedicationStatement.dosage[1].doseAndRate[1]",
+                "MedicationStatement.effectivePeriod.end",
+                "MedicationStatement.reasonCode",
+            ],
+        )
+
+        def request(r: dict[str, Any]) -> None:
+            r["dosageInstruction"] = [{"doseAndRate": []}]
+            r["dispenseRequest"]["validityPeriod"]["end"] = ""
+            r["dispenseRequest"]["quantity"] = {"unit": ""}
+
+        case(
+            _request(cls),
+            request,
+            [
+                "MedicationRequest.dispenseRequest.quantity",
+                "MedicationRequest.dispenseRequest.validityPeriod.end",
+                "MedicationRequest.dosageInstruction",
+            ],
+        )
+
+        def dispense(r: dict[str, Any]) -> None:
+            r["daysSupply"]["comparator"] = ""
+            r["dosageInstruction"] = [{"timing": {}, "text": ""}]
+
+        case(
+            _dispense(),
+            dispense,
+            ["MedicationDispense.daysSupply.comparator", "MedicationDispense.dosageInstruction"],
+        )
+
+        def observation(r: dict[str, Any]) -> None:
+            r["component"] = []
+            r["code"]["coding"].append({"system": "", "code": ""})
+            r["code"]["text"] = ""
+            r["note"] = [{}]
+
+        case(
+            cls.phq9(1),
+            observation,
+            [
+                "Observation.code.coding[1]",
+                "Observation.code.text",
+                "Observation.component",
+                "Observation.note",
+            ],
+        )
+
+        def procedure(r: dict[str, Any]) -> None:
+            r["performedPeriod"]["end"] = ""
+            r["code"]["coding"][0]["display"] = ""
+            r["reasonCode"] = [{"coding": [{"code": ""}]}]
+
+        case(
+            _procedure(),
+            procedure,
+            [
+                "Procedure.code.coding[0].display",
+                "Procedure.performedPeriod.end",
+                "Procedure.reasonCode",
+            ],
+        )
+
+        def medication(r: dict[str, Any]) -> None:
+            r["ingredient"] = []
+            r["code"]["text"] = ""
+
+        case(_medication(), medication, ["Medication.code.text", "Medication.ingredient"])
+        return cases
 
 
 @pytest.fixture

@@ -52,9 +52,9 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
     )
 
 
-async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:
+async def _evaluate_file(path: Path, as_of_text: str | None) -> tuple[int, dict[str, Any]]:
     from trd_cds.api.evaluation import AssessmentUnavailable
-    from trd_cds.api.routes.evaluate import evaluate_patient
+    from trd_cds.api.routes.evaluate import evaluate_patient, parse_as_of
     from trd_cds.api.state import Services
     from trd_cds.app import create_app, load_rules
     from trd_cds.fhir.bundle import parse_bundle
@@ -67,6 +67,7 @@ async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:
     async with app.router.lifespan_context(app):
         state: Services = app.state.services
         try:
+            as_of = parse_as_of(as_of_text)
             patient = parse_bundle(path.read_bytes(), state.limits)
             return 0, await evaluate_patient(state.evaluator, patient, as_of)
         except FhirInputError as exc:
@@ -78,8 +79,7 @@ async def _evaluate_file(path: Path, as_of: date) -> tuple[int, dict[str, Any]]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
-    code, answer = asyncio.run(_evaluate_file(Path(args.bundle), as_of))
+    code, answer = asyncio.run(_evaluate_file(Path(args.bundle), args.as_of))
     sys.stdout.buffer.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2) + b"\n")
     return code
 

@@ -128,3 +128,35 @@ async def test_hook_context_patient_must_match_the_prefetch(
     async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
         response = await client.post("/cds-services/trd-patient-view", json=request)
     assert response.status_code == 400
+
+
+async def test_empty_elements_reach_the_real_assessment_as_data_quality(
+    make_client: Any, rules: TrdRules
+) -> None:
+    bundle = json.loads((EXAMPLES / "classic-trd.json").read_text())
+    statement = next(
+        e["resource"] for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationStatement"
+    )
+    statement["dosage"][0]["doseAndRate"] = []  # as an EHR sent it: a whole Bundle was a 422
+    async with make_client(PATIENT, rules=rules, card_builder=build_cards) as client:
+        response = await client.post(
+            f"/evaluate?asOf={AS_OF}", content=orjson.dumps(bundle), headers=FHIR_JSON
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    index = next(i for i, e in enumerate(bundle["entry"]) if e["resource"] is statement)
+    assert answer["assessment"]["dataQuality"] == [
+        {
+            "resource": f"MedicationStatement/{statement['id']}",
+            "path": "MedicationStatement.dosage[0].doseAndRate",
+            "issue": "empty-element",
+            "effect": "dropped",
+        }
+    ]
+    [issue] = answer["issues"]["issue"]
+    assert issue["severity"] == "warning"
+    assert issue["expression"] == [f"Bundle.entry[{index}].resource.dosage[0].doseAndRate"]
+    # Read as if the element were absent: that trial's dose is unknown.
+    trial = next(t for t in answer["assessment"]["trials"] if "dose-unknown" in t["flags"])
+    assert trial["maxDailyDoseMg"] is None

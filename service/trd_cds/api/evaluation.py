@@ -58,6 +58,7 @@ def degraded_assessment(
     ruleset_version: str | None,
     reason: str,
     evidence: dict[str, Any] | None = None,
+    data_quality: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What can be said without the rules: the crisis flag, and that the rest is missing."""
     return {
@@ -74,6 +75,7 @@ def degraded_assessment(
         "suggestions": [],
         "safety": [],
         "details": {"crisisEvidence": evidence} if evidence else {},
+        "dataQuality": data_quality or [],
     }
 
 
@@ -177,7 +179,7 @@ class Evaluator:
         if rules is None:
             return None, "degraded-not-ready"
         try:
-            digest = patient_digest(patient.resources)
+            digest = patient_digest(patient.resources, patient.findings)
         except orjson.JSONEncodeError:
             # Nested past what orjson encodes (254 levels): far past the input bound, which
             # validation would enforce on this miss.
@@ -311,7 +313,12 @@ class Evaluator:
             raise AssessmentUnavailable(reason)
         version = self.rules.ruleset_version if self.rules is not None else None
         assessment = degraded_assessment(
-            True, as_of, version, reason, crisis_evidence(patient, as_of)
+            True,
+            as_of,
+            version,
+            reason,
+            crisis_evidence(patient, as_of),
+            [dict(item) for item in patient.findings],
         )
         if self.card_builder is None:
             raise AssessmentUnavailable(reason)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from trd_cds.cards.content import override_reason_codes
 from trd_cds.fhir.bundle import check_one_patient
+from trd_cds.fhir.data_quality import DROPPED, EMPTY_ELEMENT, Finding, finding
+from trd_cds.fhir.empty_elements import drop_empty, holds_empty
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.primitives import INSTANT_RE
 from trd_cds.fhir.validate import check_resource
@@ -35,6 +37,8 @@ class HookRequest:
     prefetch: dict[str, Any] | None
     draft_orders: list[dict[str, Any]]
     selections: list[str]
+    # What was tolerated in the draft orders (their empty elements dropped).
+    draft_findings: tuple[Finding, ...] = ()
 
 
 def _string(obj: dict[str, Any], name: str, path: str, *, required: bool = True) -> str | None:
@@ -55,7 +59,13 @@ def _url(value: str, path: str) -> str:
     return value
 
 
-def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
+# The request's nesting is bounded when it is parsed; the walk needs no bound of its own.
+_UNBOUNDED = 1 << 30
+
+
+def _draft_orders(
+    context: dict[str, Any], tolerate_empty: bool, findings: list[Finding]
+) -> list[dict[str, Any]]:
     bundle = context.get("draftOrders")
     path = "context.draftOrders"
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -69,12 +79,19 @@ def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise _bad(f"{where} must be a FHIR resource", where)
+        if tolerate_empty and holds_empty(resource, _UNBOUNDED):
+            resource, dropped = drop_empty(resource, depth=1, max_depth=_UNBOUNDED)
+            findings.extend(finding(resource, p, EMPTY_ELEMENT, DROPPED) for p in dropped)
         check_resource(resource, where)
         orders.append(resource)
     return orders
 
 
-def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
+def parse_hook_request(
+    body: Any, service: ServiceDefinition, *, tolerate_empty: bool = False
+) -> HookRequest:
+    """``tolerate_empty``: drop the empty elements of draft orders (see fhir.empty_elements)
+    instead of refusing them."""
     if not isinstance(body, dict):
         raise _bad("the request must be a JSON object", "$")
     hook = _string(body, "hook", "$")
@@ -128,9 +145,10 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
     _string(context, "encounterId", "context", required=False)
 
     draft_orders: list[dict[str, Any]] = []
+    draft_findings: list[Finding] = []
     selections: list[str] = []
     if service.needs_draft_orders:
-        draft_orders = _draft_orders(context)
+        draft_orders = _draft_orders(context, tolerate_empty, draft_findings)
         # Orders drafted for someone else must not be checked against this patient's record.
         check_one_patient(
             [
@@ -167,6 +185,7 @@ def parse_hook_request(body: Any, service: ServiceDefinition) -> HookRequest:
         prefetch=prefetch,
         draft_orders=draft_orders,
         selections=selections,
+        draft_findings=tuple(draft_findings),
     )
 
 

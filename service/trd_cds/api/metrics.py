@@ -1,5 +1,6 @@
 """Prometheus metrics, one registry per app. No label ever carries patient data: labels are
-route templates, status codes, cache backends/events, service ids and card types."""
+route templates, status codes, cache backends/events, service ids, card types and the codes
+of input findings (issue, effect)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,12 @@ class Metrics:
             "trd_cds_fhir_fetch_total",
             "Prefetch fallback queries to the EHR's FHIR server by key and result.",
             ["key", "result"],
+            registry=r,
+        )
+        self.input_findings = Counter(
+            "trd_cds_input_findings_total",
+            "Problems tolerated in the input (e.g. empty elements dropped) by issue and effect.",
+            ["service", "issue", "effect"],
             registry=r,
         )
         self.cards = Counter(

@@ -46,7 +46,8 @@ _WHY = {
     412: "Required prefetch data missing and not obtainable from the FHIR server",
     413: "Body, entry count, nesting or feedback batch over the configured limits",
     415: "Body is not application/json or application/fhir+json",
-    422: "A FHIR resource is not valid R4",
+    422: "A FHIR resource is not valid R4 (wrong type, unparseable date, required element "
+    "missing; empty elements only with TRD_STRICT_VALIDATION=true)",
     503: "Not ready, overloaded, or the assessment could not be made in time (`Retry-After`)",
 }
 
@@ -197,10 +198,42 @@ DISCOVERY: dict[str, Any] = {
     },
 }
 
+FINDING: dict[str, Any] = {
+    "type": "object",
+    "required": ["resource", "path", "issue", "effect"],
+    "properties": {
+        "resource": {"type": "string", "description": "`Type/id`, or `Type` without an id"},
+        "path": {"type": "string", "description": "from the resource type, e.g. "
+                 "`MedicationStatement.dosage[0].doseAndRate`"},
+        "issue": {"type": "string", "description": "e.g. `empty-element`"},
+        "effect": {"type": "string", "description": "e.g. `dropped`"},
+    },
+}
+
 EVALUATION: dict[str, Any] = {
     "type": "object",
     "required": ["assessment", "cards"],
-    "properties": {"assessment": {"type": "object"}, "cards": {"type": "array", "items": CARD}},
+    "properties": {
+        "assessment": {
+            "type": "object",
+            "properties": {
+                "dataQuality": {
+                    "type": "array",
+                    "items": FINDING,
+                    "description": "What was wrong with the data and what was done about it "
+                    "(e.g. an empty element dropped)",
+                },
+            },
+        },
+        "cards": {"type": "array", "items": CARD},
+        "issues": {
+            **OPERATION_OUTCOME,
+            "description": "Present only when the Bundle had problems that were tolerated: one "
+            "`warning` issue per input finding, `expression` naming the element as "
+            "`Bundle.entry[i].resource...` (e.g. an empty element, dropped; with "
+            "TRD_STRICT_VALIDATION=true such a Bundle is a 422 instead)",
+        },
+    },
 }
 
 # Paths any caller may reach without a JWT (see api.auth.UNAUTHENTICATED_PATHS).

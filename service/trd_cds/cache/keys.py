@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -17,8 +17,16 @@ def canonical_resource(resource: dict[str, Any]) -> bytes:
     return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
 
 
-def patient_digest(resources: Iterable[dict[str, Any]]) -> str:
-    """sha256 of the resources' canonical JSON (keys sorted), in an order of their own.
+def patient_digest(
+    resources: Iterable[dict[str, Any]], findings: Iterable[Mapping[str, object]] = ()
+) -> str:
+    """sha256 of the resources' canonical JSON (keys sorted), in an order of their own, and of
+    the data-quality findings made while reading them (in any order).
+
+    The findings count because the same resources can come from different input: a resource
+    whose empty elements were dropped equals the same resource sent without them, yet only
+    the answer to the first reports the drop. Without findings the digest is that of the
+    resources alone.
 
     The order makes the digest independent of entry order, and sorted keys of key order; list
     order *inside* a resource is kept because FHIR gives it meaning (dosage order, coding
@@ -28,6 +36,15 @@ def patient_digest(resources: Iterable[dict[str, Any]]) -> str:
     control characters in strings), so newlines keep them apart. The data decides the way,
     and each way hashes its own prefix.
     """
+    digest = _resources_digest(resources)
+    kept_findings = [orjson.dumps(item, option=orjson.OPT_SORT_KEYS) for item in findings]
+    if not kept_findings:
+        return digest
+    encoded = b"\n".join(sorted(kept_findings))
+    return hashlib.sha256(b"with-findings\n" + digest.encode() + b"\n" + encoded).hexdigest()
+
+
+def _resources_digest(resources: Iterable[dict[str, Any]]) -> str:
     kept = list(resources)
     by_id: dict[str, dict[str, Any]] = {}
     for resource in kept:

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from .data_quality import DROPPED, EMPTY_ELEMENT, Finding, finding, sort_key
+from .empty_elements import drop_empty, holds_empty, may_hold_empty, too_deep
 from .outcome import FhirInputError
 from .patient_data import PatientData
 from .validate import check_resources
@@ -43,22 +45,21 @@ def load_json(body: bytes, limits: InputLimits) -> Any:
     return document
 
 
-def _too_deep(max_depth: int) -> FhirInputError:
-    return FhirInputError.of(413, f"JSON nested deeper than {max_depth} levels", code="too-costly")
+
 
 
 def _encoded(value: Any, limits: InputLimits) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:  # past orjson's own recursion limit
-        raise _too_deep(limits.max_depth) from None
+        raise too_deep(limits.max_depth) from None
 
 
 def _check_nesting(value: Any, depth: int, max_depth: int) -> None:
     """Refuse `value` (an object or array at `depth`) when it nests deeper than `max_depth`;
     the recursion ends there, so it is bounded by `max_depth`."""
     if depth > max_depth:
-        raise _too_deep(max_depth)
+        raise too_deep(max_depth)
     for child in value.values() if type(value) is dict else value:
         if type(child) is dict or type(child) is list:
             _check_nesting(child, depth + 1, max_depth)
@@ -92,7 +93,7 @@ def check_depth(body: bytes, max_depth: int) -> None:
     while brackets:
         depth += 1
         if depth > max_depth:
-            raise _too_deep(max_depth)
+            raise too_deep(max_depth)
         brackets = brackets.replace(b"[]", b"")
 
 
@@ -189,6 +190,32 @@ def check_one_patient(
     _survey(entries).check_one_patient(expected_patient_id)
 
 
+class _Tolerance:
+    """Drops the empty elements of the resources (unless validation is strict) and keeps the
+    findings, each with where it is in the request."""
+
+    __slots__ = ("found", "max_depth", "on")
+
+    def __init__(self, limits: InputLimits, on: bool = True) -> None:
+        self.on = on and not limits.strict
+        self.max_depth = limits.max_depth
+        self.found: list[tuple[Finding, str]] = []
+
+    def apply(self, resource: dict[str, Any], path: str, depth: int) -> dict[str, Any]:
+        """`resource` (at `path` in the request, nested `depth` levels deep) without its empty
+        elements; the same object when it has none."""
+        if not self.on or not holds_empty(resource, self.max_depth):
+            return resource
+        cleaned, dropped = drop_empty(resource, depth=depth, max_depth=self.max_depth)
+        for where in dropped:
+            self.found.append((finding(cleaned, where, EMPTY_ELEMENT, DROPPED), path + where))
+        return cleaned
+
+    def findings(self) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+        ordered = sorted(self.found, key=lambda pair: (sort_key(pair[0]), pair[1]))
+        return tuple(f for f, _ in ordered), tuple(where for _, where in ordered)
+
+
 Validator = Callable[[], None]
 """Checks the resources the rules read (422) and, for a Bundle, how deep they nest (413).
 Deferred to the cache-miss path: a cache hit means the same resources (same canonical hash)
@@ -214,6 +241,7 @@ def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validato
         if key != "entry" and (type(value) is dict or type(value) is list):
             _check_nesting(value, 2, max_depth)
     survey = _Survey()
+    tolerance = _Tolerance(limits, on=may_hold_empty(body))
     resources: list[dict[str, Any]] = []
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if type(entry) is dict else None
@@ -222,6 +250,8 @@ def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validato
             raise FhirInputError.of(
                 422, f"{where} must be a FHIR resource", code="structure", expression=where
             )
+        if tolerance.on:
+            resource = tolerance.apply(resource, f"Bundle.entry[{index}].resource", _RESOURCE_DEPTH)
         full_url = entry.get("fullUrl")
         if len(entry) > 1 + (type(full_url) is str):
             # search, request, response ...: the entry's own elements.
@@ -235,6 +265,7 @@ def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validato
         survey,
         limits,
         lambda i: f"Bundle.entry[{i}].resource",
+        tolerance,
         resource_depth=_RESOURCE_DEPTH,
     )
 
@@ -252,13 +283,24 @@ def patient_data_from_entries(
     *,
     expected_patient_id: str | None = None,
     require_patient: bool = True,
+    may_hold_empty: bool = True,
 ) -> tuple[PatientData, Validator]:
-    """(element path, fullUrl, resource) entries → one patient's data and its validation."""
+    """(element path, fullUrl, resource) entries → one patient's data and its validation.
+
+    The entries' JSON nesting must have been bounded already. ``may_hold_empty`` False: the
+    caller knows that no resource holds an empty element (no need to look)."""
+    tolerance = _Tolerance(limits, on=may_hold_empty)
+    if tolerance.on:
+        entries = [
+            (path, full_url, tolerance.apply(resource, path, 1))
+            for path, full_url, resource in entries
+        ]
     return _patient_data(
         [resource for _, _, resource in entries],
         _survey(entries),
         limits,
         lambda i: entries[i][0],
+        tolerance,
         expected_patient_id=expected_patient_id,
         require_patient=require_patient,
     )
@@ -269,6 +311,7 @@ def _patient_data(
     survey: _Survey,
     limits: InputLimits,
     path_of: Callable[[int], str],
+    tolerance: _Tolerance,
     *,
     expected_patient_id: str | None = None,
     require_patient: bool = True,
@@ -287,4 +330,5 @@ def _patient_data(
         pairs = [(path_of(i), resource) for i, resource in enumerate(resources)]
         check_resources(pairs, strict=limits.strict)
 
-    return PatientData(tuple(resources), survey.by_type), validate
+    findings, where = tolerance.findings()
+    return PatientData(tuple(resources), survey.by_type, findings, where), validate

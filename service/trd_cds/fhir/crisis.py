@@ -103,9 +103,15 @@ def item9_scores(observation: dict[str, Any]) -> list[float]:
     return scores
 
 
+def _days_before(day: date, days: int) -> date:
+    """`days` before `day`, clipped to the first day of the calendar (a window reaching
+    before year 1 simply starts there)."""
+    return day - timedelta(days=days) if day.toordinal() > days else date.min
+
+
 def recent_item9(patient: PatientData, as_of: date) -> tuple[float, date] | None:
     """The highest item 9 answer ≥ 1 of the last 30 days, with its date (latest on ties)."""
-    since = as_of - timedelta(days=WINDOW_DAYS)
+    since = _days_before(as_of, WINDOW_DAYS)
     best: tuple[float, date] | None = None
     for observation in patient.by_type.get("Observation", ()):
         if observation.get("status") not in FINAL_STATUSES:

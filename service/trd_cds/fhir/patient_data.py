@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .data_quality import Finding
+
 
 @dataclass(frozen=True, slots=True)
 class PatientData:
@@ -13,10 +15,17 @@ class PatientData:
 
     Resources are kept as the JSON dicts they arrived as: the CQL engine's FHIR provider reads
     them directly, and the canonical cache key is computed from them.
+
+    ``findings``: what was wrong with the input and tolerated (an empty element dropped from
+    ``resources``), in a stable order; part of the cache key. ``finding_locations``: where
+    each finding is in the request (``Bundle.entry[2].resource.dosage[0].doseAndRate``), in
+    the same order; specific to one request, so not part of the key.
     """
 
     resources: tuple[dict[str, Any], ...]
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    finding_locations: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, resources: Iterable[dict[str, Any]]) -> PatientData:

@@ -11,6 +11,8 @@ Both run on the cache-miss path only. Figures: bench/bench_service.py on a share
 machine; rerun it for yours.
 Both report the first problem as an OperationOutcome issue whose expression names the entry
 and the element, e.g. `Bundle.entry[3].resource.effectivePeriod.start`.
+Empty elements never reach the fast check: they are dropped, with a finding, when the input is
+read (empty_elements.py); strict mode keeps them, and refuses them here.
 """
 
 from __future__ import annotations

@@ -107,6 +107,7 @@ class TrdRules:
             "evaluationDate": as_of.isoformat(),
             "rulesetVersion": self._version,
             "details": _details(values["details"], values["trials"] or []),
+            "dataQuality": [*patient.findings],
         }
 
     def check_orders(self, patient: PatientData, as_of: date,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from trd_cds.fhir.bundle import Validator, read_bundle
+from trd_cds.fhir.data_quality import warnings_outcome
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
@@ -21,32 +22,57 @@ from ..state import services
 router = APIRouter()
 
 
+# The evaluation dates the service answers for. The rules look back years from asOf (the
+# episode lookback, trial windows) and ahead weeks; far from both ends of the calendar the
+# date arithmetic of the rules always has room, and no clinical question lies outside.
+AS_OF_EARLIEST = date(1900, 1, 1)
+AS_OF_LATEST = date(2999, 12, 31)
+
+
 def parse_as_of(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
         if len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        as_of = date.fromisoformat(value)
     except ValueError:
         raise FhirInputError.of(400, "asOf must be a date, YYYY-MM-DD", expression="asOf") from None
+    if not AS_OF_EARLIEST <= as_of <= AS_OF_LATEST:
+        raise FhirInputError.of(
+            400,
+            f"asOf must lie between {AS_OF_EARLIEST.isoformat()} and {AS_OF_LATEST.isoformat()}",
+            code="value",
+            expression="asOf",
+        )
+    return as_of
 
 
 async def evaluate_patient(
     evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
 ) -> dict[str, object]:
-    """The /evaluate answer; shared with the `trd-cds evaluate` command."""
+    """The /evaluate answer; shared with the `trd-cds evaluate` command.
+
+    `issues`, only when the input had problems that were tolerated: an OperationOutcome of
+    warnings, one per finding, naming where it is in the Bundle."""
     result = await evaluator.evaluate(
         patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
     )
-    return {"assessment": result.assessment, "cards": result.cards}
+    answer: dict[str, object] = {"assessment": result.assessment, "cards": result.cards}
+    issues = warnings_outcome(patient.findings, patient.finding_locations)
+    if issues is not None:
+        answer["issues"] = issues
+    return answer
 
 
 _AS_OF = {
     "name": "asOf",
     "in": "query",
     "required": False,
-    "description": "Evaluation date (YYYY-MM-DD); today when absent",
+    "description": (
+        f"Evaluation date (YYYY-MM-DD, {AS_OF_EARLIEST.isoformat()} to "
+        f"{AS_OF_LATEST.isoformat()}; outside them 400); today when absent"
+    ),
     "schema": {"type": "string", "format": "date"},
 }
 
@@ -70,6 +96,8 @@ async def evaluate(request: Request) -> Response:
         request, state.limits.max_bytes, timeout=state.settings.body_read_timeout_seconds
     )
     patient, validate = read_bundle(body, state.limits)
+    for item in patient.findings:
+        state.metrics.input_findings.labels("evaluate", item["issue"], item["effect"]).inc()
     try:
         answer = await evaluate_patient(state.evaluator, patient, as_of, validate)
     except AssessmentUnavailable as exc:

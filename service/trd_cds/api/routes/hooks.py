@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from trd_cds.fhir.bundle import load_json, patient_data_from_entries
 from trd_cds.fhir.client_policy import FhirServerPolicy, FhirServerRefused
+from trd_cds.fhir.empty_elements import may_hold_empty
 from trd_cds.fhir.outcome import FhirInputError, Issue
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.fhir.prefetch import deduplicate, resolve_prefetch
@@ -63,8 +64,14 @@ async def call_service(service_id: str, request: Request) -> Response:
     service = _service(service_id)
     state = services(request)
     check_json_content_type(request)
-    document = load_json(await _body(request, state), state.limits)
-    hook = parse_hook_request(document, service)
+    body = await _body(request, state)
+    document = load_json(body, state.limits)
+    # Empty elements are looked for where the body may hold one, and in what the FHIR
+    # server sent (never seen as bytes here).
+    sent_empty = may_hold_empty(body)
+    hook = parse_hook_request(
+        document, service, tolerate_empty=sent_empty and not state.limits.strict
+    )
     fhir_server = _usable_fhir_server(hook.fhir_server, state.fhir_policy)
     as_of = date.today()
     # Drafted orders are resources to check like the record's: they count against the limit,
@@ -84,8 +91,14 @@ async def call_service(service_id: str, request: Request) -> Response:
     _check_entry_count(len(entries) + len(hook.draft_orders), state)
     missing = gathered.missing_required()
     patient, validate = patient_data_from_entries(
-        entries, state.limits, expected_patient_id=hook.patient_id, require_patient=not missing
+        entries,
+        state.limits,
+        expected_patient_id=hook.patient_id,
+        require_patient=not missing,
+        may_hold_empty=sent_empty or "fhir" in gathered.sources.values(),
     )
+    for item in (*patient.findings, *hook.draft_findings):
+        state.metrics.input_findings.labels(service.id, item["issue"], item["effect"]).inc()
     if missing:
         validate()
         fallback_off = hook.fhir_server is not None and fhir_server is None
