@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic synthetic patients for the reference comparison (one FHIR Bundle each).
 
-    python3 cql/tools/gen_corpus.py OUT_DIR [--patients 200] [--seed 20250601]
+    python3 cql/tools/gen_corpus.py OUT_DIR [--patients 200] [--partial 40] [--seed 20250601]
                                     [--as-of 2025-06-01]
 
 The same seed always writes the same files (byte for byte). The patients vary every input the
@@ -14,6 +14,11 @@ Medication; doses in mg, g, tablets or by timing code; stop reasons as codes and
 dispenses; augmentation agents and interacting drugs; PHQ-9 totals and item 9 (standalone and
 as panel components) as Quantity, integer or LOINC answer; eGFR and blood pressure; ECT and
 psychotherapy procedures. Date-times carry several UTC offsets.
+
+Besides corpus-NNNN, ``--partial`` patients (corpus-partial-NNNN, from a stream of their own,
+so the main patients stay byte for byte the same) carry the partial dates of real records: a
+birthDate known to the year or the month, medication periods, bounds and onsets known to the
+month, sometimes only to the year. Durations between such dates are uncertain ranges.
 
 Standard library only: codes come from the ValueSet files in cql/valuesets.
 """
@@ -428,8 +433,59 @@ class Corpus:
                 "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in res]}
 
 
-def generate(out_dir: Path, patients: int, seed: int, as_of: date) -> list[Path]:
-    """Writes corpus-NNNN.json files (and removes stale ones); returns their paths."""
+def _coarser(value: str, rng: random.Random, year_share: float) -> str:
+    """A date or dateTime cut to the month (or, ``year_share`` of the time, the year)."""
+    return value[:4] if rng.random() < year_share else value[:7]
+
+
+# The date elements cut to a coarser precision, by resource type: (path to a dict, key).
+_PARTIAL_PATHS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "MedicationStatement": ((("effectivePeriod",), "start"), (("effectivePeriod",), "end"),
+                            ((), "effectiveDateTime")),
+    "MedicationRequest": ((("dosageInstruction", "timing", "repeat", "boundsPeriod"), "start"),
+                          (("dosageInstruction", "timing", "repeat", "boundsPeriod"), "end"),
+                          ((), "authoredOn")),
+    "Condition": ((("onsetPeriod",), "start"), ((), "onsetDateTime")),
+    "Procedure": ((("performedPeriod",), "start"), (("performedPeriod",), "end")),
+}
+
+
+def _holders(resource: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The dicts at ``path`` (lists along the way are walked item by item)."""
+    found: list[Any] = [resource]
+    for key in path:
+        step: list[Any] = []
+        for node in found:
+            child = node.get(key) if isinstance(node, dict) else None
+            step.extend(child if isinstance(child, list) else [child] if child is not None else [])
+        found = step
+    return [h for h in found if isinstance(h, dict)]
+
+
+def make_partial(bundle: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The bundle with the partial dates of real records (see the module docstring)."""
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        if r["resourceType"] == "Patient" and "birthDate" in r:
+            r["birthDate"] = _coarser(r["birthDate"], rng, 0.6)
+            continue
+        for path, key in _PARTIAL_PATHS.get(r["resourceType"], ()):
+            for holder in _holders(r, path):
+                if isinstance(holder.get(key), str) and rng.random() < 0.6:
+                    holder[key] = _coarser(holder[key], rng, 0.15)
+    return bundle
+
+
+def partial_bundle(corpus: Corpus, index: int) -> dict[str, Any]:
+    pid = f"corpus-partial-{index:04d}"
+    bundle = corpus.bundle(index)
+    text = json.dumps(bundle).replace(f"corpus-{index:04d}", pid)
+    return make_partial(json.loads(text), random.Random(f"{corpus.seed}-dates-{index}"))
+
+
+def generate(out_dir: Path, patients: int, seed: int, as_of: date, partial: int = 0) -> list[Path]:
+    """Writes corpus-NNNN.json files and ``partial`` corpus-partial-NNNN.json files (and
+    removes stale ones); returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("corpus-*.json"):
         old.unlink()
@@ -439,6 +495,12 @@ def generate(out_dir: Path, patients: int, seed: int, as_of: date) -> list[Path]
         path = out_dir / f"corpus-{i:04d}.json"
         path.write_text(json.dumps(corpus.bundle(i), indent=1, sort_keys=True) + "\n", encoding="utf-8")
         paths.append(path)
+    imprecise = Corpus(seed + 1, as_of)
+    for i in range(partial):
+        path = out_dir / f"corpus-partial-{i:04d}.json"
+        path.write_text(json.dumps(partial_bundle(imprecise, i), indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
+        paths.append(path)
     return paths
 
 
@@ -446,10 +508,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument("--partial", type=int, default=40,
+                    help="patients with partial dates (corpus-partial-NNNN), besides the others")
     ap.add_argument("--seed", type=int, default=20250601)
     ap.add_argument("--as-of", default="2025-06-01")
     args = ap.parse_args()
-    paths = generate(args.out_dir, args.patients, args.seed, date.fromisoformat(args.as_of))
+    paths = generate(args.out_dir, args.patients, args.seed, date.fromisoformat(args.as_of),
+                     args.partial)
     print(f"{len(paths)} bundles in {args.out_dir}")
     return 0
 

@@ -13,7 +13,8 @@
 //        Patient-context defines is checked (FHIRHelpers excluded); without --bundles every
 //        Bundle in fhir_examples/ is used, plus a corpus of --corpus patients (default 200, 0
 //        for none) that cql/tools/gen_corpus.py writes afresh into .build/corpus with a fixed
-//        seed. The as-of date defaults to the one of fhir_examples/manifest.json. Differences
+//        seed, plus its patients with partial dates (corpus-partial-NNNN: year-only birth
+//        dates, periods known to the month). The as-of date defaults to the one of fhir_examples/manifest.json. Differences
 //        listed in tests/engine/reference_differences.json (each explained by a section of the
 //        CQL specification) are counted as documented; any other difference exits 1.
 //        The JS engine runs in --jobs processes (default: the number of CPUs).
@@ -513,7 +514,7 @@ async function generateCorpus(opts) {
     "--seed", String(opts.seed)];
   if (opts.asOf) args.push("--as-of", opts.asOf);
   await runProcess(pythonExecutable(), args, "gen_corpus.py");
-  return readdirSync(dir).filter((f) => /^corpus-\d+\.json$/.test(f)).sort().map((f) => join(dir, f));
+  return readdirSync(dir).filter((f) => /^corpus-(partial-)?\d+\.json$/.test(f)).sort().map((f) => join(dir, f));
 }
 
 // Documented differences. A path entry names the patients (or "*"), the libraries (or "*") and

@@ -27,8 +27,9 @@ the methods ``_cql_equal``, ``_cql_equivalent`` and ``_cql_compare``.
 Beyond the three comparisons this module offers what operators share: :func:`compare_at`
 (at a temporal precision), :func:`successor`/:func:`predecessor`, :func:`min_value`/
 :func:`max_value`, :func:`truncate` (a temporal value cut to a precision), the closed points
-of an interval (:func:`interval_start`, :func:`interval_end`), and Uncertainty arithmetic
-(:func:`uncertainty_add`, :func:`uncertainty_subtract`, :func:`uncertainty_multiply`).
+of an interval (:func:`interval_start`, :func:`interval_end`), and Uncertainty helpers
+(:func:`uncertainty_bounds`, :func:`make_uncertainty`, :func:`uncertainty_span`,
+:func:`uncertainty_order`; arithmetic on them lives with the operators).
 Quantities with different units are compared through :mod:`ucum`; quantities whose units
 cannot be compared are neither equal nor unequal (null).
 """
@@ -601,8 +602,40 @@ def _uncertainty_equal(a: Any, b: Any) -> bool | None:
 
 
 def make_uncertainty(low: Any, high: Any) -> Any:
-    """An Uncertainty, collapsed to the plain value when low equals high."""
-    return low if low == high else Uncertainty(low, high)
+    """An Uncertainty, collapsed to the plain value when low equals high (spec: an
+    uncertainty of width zero is the point value)."""
+    if low == high and type(low) is type(high):
+        return low
+    return Uncertainty(low, high)
+
+
+def uncertainty_span(candidates: list[Any]) -> Any:
+    """The Uncertainty from the least to the greatest of ``candidates`` (numbers or
+    quantities of one dimension); None when one is null or two cannot be ordered."""
+    low = high = candidates[0]
+    if low is None:
+        return None
+    for x in candidates[1:]:
+        if x is None:
+            return None
+        if compare(x, low) == -1:
+            low = x
+        elif compare(x, high) == 1:
+            high = x
+        elif compare(x, low) is None or compare(x, high) is None:
+            return None
+    return make_uncertainty(low, high)
+
+
+def uncertainty_order(a: Any, b: Any) -> int:
+    """A total order for sorting that agrees with :func:`compare` wherever that decides:
+    by low bound, then by high bound (a definite value is its own range)."""
+    alo, ahi = uncertainty_bounds(a)
+    blo, bhi = uncertainty_bounds(b)
+    c = compare(alo, blo)
+    if c:
+        return c
+    return compare(ahi, bhi) or 0
 
 
 def uncertainty_add(a: Any, b: Any) -> Any:
@@ -654,6 +687,8 @@ def successor(x: Any, type_name: str | None = None) -> Any:
         return x + DECIMAL_STEP
     if tx is Quantity:
         return Quantity(successor(x.value), x.unit)
+    if tx is Uncertainty:
+        return make_uncertainty(successor(x.low, type_name), successor(x.high, type_name))
     if _is_temporal(x):
         return _temporal_step(x, 1)
     if x is None:
@@ -678,6 +713,8 @@ def predecessor(x: Any, type_name: str | None = None) -> Any:
         return x - DECIMAL_STEP
     if tx is Quantity:
         return Quantity(predecessor(x.value), x.unit)
+    if tx is Uncertainty:
+        return make_uncertainty(predecessor(x.low, type_name), predecessor(x.high, type_name))
     if _is_temporal(x):
         return _temporal_step(x, -1)
     if x is None:

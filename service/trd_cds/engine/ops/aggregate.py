@@ -8,6 +8,14 @@ Numbers: Integer and Long results stay ``int`` and are null when they overflow; 
 results are computed in a wide context and rounded once to 8 places, half away from zero.
 Quantities are converted to the unit of the first non-null element before they are combined,
 and the result carries that unit.
+
+Uncertainties (CQL 5 'Uncertainty': an Integer known only to lie in [low, high]) among the
+elements: Sum, Min, Max, Avg and Median never decrease when an element grows, so their range
+runs from the aggregate of the low bounds to the aggregate of the high bounds; Product
+multiplies the ranges as ``*`` does. Variance, the standard deviations and GeometricMean
+have no such bound at hand: null. Count, Mode, AllTrue and AnyTrue treat them as values. The
+definite paths check for an Uncertainty only once they fail (or, for Min and Max, only when
+a comparison is undecided).
 """
 
 from __future__ import annotations
@@ -53,21 +61,55 @@ def _quantity_values(items: Sequence[Quantity]) -> tuple[list[Decimal], str] | N
     return out, unit
 
 
-def _numeric(fn: Callable[[list[Decimal]], Decimal | None]) -> Aggregate:
+def _has_uncertainty(items: Sequence[Any]) -> bool:
+    return any(type(x) is values.Uncertainty for x in items)
+
+
+def _by_bounds(compute: Aggregate, items: list[Any]) -> Any:
+    """A non-decreasing aggregate over a list holding Uncertainties: from its value over
+    the low bounds to its value over the high bounds."""
+    lows: list[Any] = []
+    highs: list[Any] = []
+    for x in items:
+        lo, hi = values.uncertainty_bounds(x)
+        if lo is None or hi is None:
+            return None
+        lows.append(lo)
+        highs.append(hi)
+    low, high = compute(lows), compute(highs)
+    if low is None or high is None:
+        return None
+    return values.make_uncertainty(low, high)
+
+
+def _numeric(fn: Callable[[list[Decimal]], Decimal | None], monotone: bool = False) -> Aggregate:
     """Lift a Decimal statistic to Decimal- and Quantity-valued lists (Integers count as
-    Decimals: the translator converts them, but ELM from elsewhere may not)."""
+    Decimals: the translator converts them, but ELM from elsewhere may not). ``monotone``:
+    the statistic never decreases when an element grows, so Uncertainties are bounded."""
 
     def aggregate(items: list[Any]) -> Any:
-        if isinstance(items[0], Quantity):
+        first = items[0]
+        if isinstance(first, Quantity):
             converted = _quantity_values(items)
             if converted is None:
                 return None
             nums, unit = converted
             result = _guarded(fn, nums)
             return None if result is None else Quantity(result, unit)
-        return _guarded(fn, _decimals(items))
+        try:
+            nums = _decimals(items)
+        except TypeError:
+            if not _has_uncertainty(items):
+                raise
+            return _by_bounds(aggregate, items) if monotone else None
+        return _guarded(fn, nums)
 
-    return aggregate
+    def quantities_or_uncertain(items: list[Any]) -> Any:
+        if isinstance(items[0], Quantity) and _has_uncertainty(items):
+            return _by_bounds(aggregate, items) if monotone else None
+        return aggregate(items)
+
+    return quantities_or_uncertain
 
 
 def _guarded(fn: Callable[[list[Decimal]], Decimal | None], nums: list[Decimal]) -> Decimal | None:
@@ -135,11 +177,13 @@ def _geometric_mean(nums: list[Decimal]) -> Decimal | None:
 
 def _sum(elm: ElmNode) -> Aggregate:
     wrap = _wrap_int(elm)
-    decimal_sum = _numeric(_sum_decimals)
+    decimal_sum = _numeric(_sum_decimals, monotone=True)
 
     def sum_(items: list[Any]) -> Any:
         if all(type(x) is int for x in items):
             return wrap(sum(items))
+        if type(items[0]) is not Quantity and _has_uncertainty(items):
+            return _by_bounds(sum_, items)
         return decimal_sum(items)
 
     return sum_
@@ -157,6 +201,8 @@ def _product(elm: ElmNode) -> Aggregate:
     decimal_product = _numeric(product_decimals)
 
     def product(items: list[Any]) -> Any:
+        if _has_uncertainty(items):
+            return _uncertain_product(items, product)
         if all(type(x) is int for x in items):
             total = 1
             for x in items:
@@ -168,6 +214,23 @@ def _product(elm: ElmNode) -> Aggregate:
         return decimal_product(items)
 
     return product
+
+
+def _uncertain_product(items: list[Any], product: Aggregate) -> Any:
+    """Ranges multiplied pairwise, as ``*`` does: each step spans the products of the
+    bounds (every partial product is then exact, since * is monotone in each factor)."""
+    acc: Any = items[0]
+    for x in items[1:]:
+        alo, ahi = values.uncertainty_bounds(acc)
+        blo, bhi = values.uncertainty_bounds(x)
+        if alo is None or ahi is None or blo is None or bhi is None:
+            return None
+        acc = values.uncertainty_span([product([a, b]) for a in (alo, ahi) for b in (blo, bhi)])
+        if acc is None:
+            return None
+    if type(acc) is values.Uncertainty:
+        return acc
+    return product([acc])
 
 
 def _quantity_product(items: list[Quantity]) -> Quantity | None:
@@ -186,13 +249,18 @@ def _quantity_product(items: list[Quantity]) -> Quantity | None:
 
 def _extreme(sign: int) -> Aggregate:
     """Min (sign -1) or Max (sign 1) by CQL comparison; an uncertain comparison keeps the
-    current candidate."""
+    current candidate, unless an Uncertainty is involved: then the range runs from the
+    extreme of the low bounds to the extreme of the high bounds."""
 
     def extreme(items: list[Any]) -> Any:
         best = items[0]
         for x in items[1:]:
-            if values.compare(x, best) == sign:
+            c = values.compare(x, best)
+            if c == sign:
                 best = x
+            elif c is None and (type(x) is values.Uncertainty
+                                or type(best) is values.Uncertainty):
+                return _by_bounds(extreme, items)
         return best
 
     return extreme
@@ -225,8 +293,8 @@ _AGGREGATES: dict[str, tuple[Callable[[ElmNode], Aggregate], Any]] = {
     "Product": (_product, None),
     "Min": (lambda elm: _extreme(-1), None),
     "Max": (lambda elm: _extreme(1), None),
-    "Avg": (lambda elm: _numeric(_mean), None),
-    "Median": (lambda elm: _numeric(_median), None),
+    "Avg": (lambda elm: _numeric(_mean, monotone=True), None),
+    "Median": (lambda elm: _numeric(_median, monotone=True), None),
     "Mode": (lambda elm: _mode, None),
     "Variance": (lambda elm: _numeric(_variance), None),
     "PopulationVariance": (lambda elm: _numeric(_population_variance), None),

@@ -9,8 +9,20 @@ without one, and the negation of an out-of-range literal (``-2147483649``).
 
 Quantities: sums and differences convert to the finer unit, products and quotients combine
 units (:mod:`ucum`); Date/DateTime/Time plus or minus a quantity is the temporal module's
-calendar arithmetic. Integer operations also accept an Uncertainty (a duration between
-dates of different precision) and return the range of possible results.
+calendar arithmetic; a result outside 0001-01-01 .. 9999-12-31 is null (Add and Subtract,
+'If the result of the addition cannot be represented (i.e. arithmetic overflow), the result is
+null').
+
+Uncertainty (CQL 1.5, 5 Language Semantics, 'Precision-Based Timing: Uncertainty'): an operand
+that is only known to lie in [low, high] (a duration between dates of different precision, or
+its conversion to Decimal or Quantity) gives the range of every possible result. +, -, * and /
+take the least and greatest result over the bounds (exact, as each is monotone in each operand
+away from a pole; / by a range holding 0 is null); unary -, Abs, successor, predecessor,
+Ceiling, Floor, Truncate, Round, Exp and Ln map the bounds. A bound that overflows makes the
+result null, as a definite overflow does. ``div``, ``mod``, ``^`` and Log of an uncertainty
+are not defined by the spec (the HL7 suite expects ``div`` of two uncertainties to fail):
+they raise :class:`CqlEvaluationError`. The Integer fast paths pay nothing for this: an
+Uncertainty is noticed only when Python rejects the operand.
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ from .. import values as v
 from ..context import Context
 from ..errors import CqlEvaluationError
 from ..registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory, result_type
-from ..temporal import Date, DateTime, Precision, Time
+from ..temporal import Date, DateTime, InvalidTemporalValue, Precision, Time
 from .operand_types import first_operand_type
 
 Fn = Callable[..., Any]
@@ -67,7 +79,11 @@ def _dynamic(int_fn: Fn, dec_fn: Fn, qty_fn: Fn | None, tmp_fn: Fn | None = None
             if qty_fn is None:
                 return None
             return qty_fn(*(_as_quantity(a) for a in args))
-        if all(isinstance(a, int | v.Uncertainty) for a in args):
+        if any(type(a) is v.Uncertainty for a in args):
+            if len(args) == 1:
+                return _lift_unary(fn)(args[0])
+            return _uncertain(args[0], args[1], fn)
+        if all(isinstance(a, int) for a in args):
             return int_fn(*args)
         return dec_fn(*(dm.to_decimal(a) for a in args))
 
@@ -75,19 +91,96 @@ def _dynamic(int_fn: Fn, dec_fn: Fn, qty_fn: Fn | None, tmp_fn: Fn | None = None
 
 
 def _bounds(x: Any) -> tuple[Any, Any]:
-    return (x.low, x.high) if isinstance(x, v.Uncertainty) else (x, x)
+    return (x.low, x.high) if type(x) is v.Uncertainty else (x, x)
 
 
 def _uncertain(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
-    """An Integer operation where an operand is an Uncertainty (e.g. months between two
-    dates of different precision): the result spans every combination of the bounds."""
+    """A binary operation where an operand is an Uncertainty: the range from the least to
+    the greatest result over the combinations of the bounds (exact for +, - and *, and for /
+    away from a divisor of 0); null when a bound is null or a result overflows."""
     alo, ahi = _bounds(a)
     blo, bhi = _bounds(b)
-    if None in (alo, ahi, blo, bhi):
+    if alo is None or ahi is None or blo is None or bhi is None:
         return None
-    candidates = [op(x, y) for x in (alo, ahi) for y in (blo, bhi)]
-    low, high = min(candidates), max(candidates)
-    return low if low == high else v.Uncertainty(low, high)
+    return v.uncertainty_span([op(x, y) for x in (alo, ahi) for y in (blo, bhi)])
+
+
+def _sign(x: Any) -> int | None:
+    value = x.value if type(x) is Quantity else x
+    if value is None:
+        return None
+    return int(value > 0) - int(value < 0)
+
+
+def _lift_unary(fn: Fn, absolute: bool = False) -> Fn:
+    """``fn`` of a definite value, or of each bound of an Uncertainty: the range of a
+    monotone function lies between its values at the bounds. ``absolute``: Abs, which
+    turns at 0, so a range across 0 starts at 0."""
+
+    def lifted(x: Any) -> Any:
+        if type(x) is not v.Uncertainty:
+            return fn(x)
+        lo, hi = x.low, x.high
+        if lo is None or hi is None:
+            return None
+        candidates = [fn(lo), fn(hi)]
+        if absolute and _sign(lo) == -1 and _sign(hi) == 1:
+            candidates.append(fn(_zero_like(lo)))
+        return v.uncertainty_span(candidates)
+
+    return lifted
+
+
+def _zero_like(x: Any) -> Any:
+    if type(x) is Quantity:
+        return Quantity(Decimal(0), x.unit)
+    return type(x)(0)
+
+
+def _with_uncertainty(fn: Fn) -> Fn:
+    """A Decimal or Quantity binary operator that also takes Uncertainties (one type check
+    per call on these paths; the Integer path catches the TypeError instead)."""
+
+    def checked(a: Any, b: Any) -> Any:
+        if type(a) is v.Uncertainty or type(b) is v.Uncertainty:
+            return _uncertain(a, b, fn)
+        return fn(a, b)
+
+    return checked
+
+
+def _undefined_for_uncertainty(fn: Fn, symbol: str) -> Fn:
+    """Operators the spec does not define for uncertainties: a clear error, not a crash."""
+
+    def checked(*args: Any) -> Any:
+        if any(type(a) is v.Uncertainty for a in args):
+            raise CqlEvaluationError(
+                f"'{symbol}' of an uncertain value (a duration between dates of different "
+                f"precision) is not defined; CQL defines =, <, >, <=, >=, +, -, * and / for "
+                f"uncertainties")
+        return fn(*args)
+
+    return checked
+
+
+def _divisor_spans_zero(b: Any) -> bool:
+    if type(b) is not v.Uncertainty:
+        return False
+    lo, hi = _sign(b.low), _sign(b.high)
+    return lo is None or hi is None or (lo <= 0 <= hi)
+
+
+def _uncertain_divide(fn: Fn) -> Fn:
+    def checked(a: Any, b: Any) -> Any:
+        if type(b) is v.Uncertainty:
+            if _divisor_spans_zero(b):
+                return None  # the quotient has no bound
+            return _uncertain(a, b, fn)
+        if type(a) is v.Uncertainty:
+            return _uncertain(a, b, fn)
+        return fn(a, b)
+
+    return checked
 
 
 def _choose(
@@ -107,6 +200,19 @@ def _choose(
     if kind in _TEMPORAL and tmp_fn is not None:
         return tmp_fn
     return _dynamic(int_fn(dm.int64), dec_fn, qty_fn, tmp_fn)
+
+
+def _temporal(method: Callable[[Any, v.Quantity], Any]) -> Fn:
+    """Date/DateTime/Time plus or minus a quantity; null when the result leaves the
+    calendar (0001-01-01 .. 9999-12-31), as Add and Subtract say of an overflow."""
+
+    def fn(t: Any, q: v.Quantity) -> Any:
+        try:
+            return method(t, q)
+        except InvalidTemporalValue:
+            return None
+
+    return fn
 
 
 def _as_quantity(x: Any) -> v.Quantity:
@@ -242,12 +348,16 @@ def _int_binary(op: Callable[[Any, Any], Any]) -> Callable[[Callable[[int], int 
     def make(bound: Callable[[int], int | None]) -> Fn:
         lo, hi = _LIMITS[bound]
 
+        def checked(a: Any, b: Any) -> Any:
+            r = op(a, b)
+            return r if lo <= r <= hi else None
+
         def fn(a: Any, b: Any) -> Any:
             try:
                 r = op(a, b)
             except TypeError:
-                if isinstance(a, v.Uncertainty) or isinstance(b, v.Uncertainty):
-                    return _uncertain(a, b, op)
+                if type(a) is v.Uncertainty or type(b) is v.Uncertainty:
+                    return _uncertain(a, b, checked)
                 raise
             return r if lo <= r <= hi else None
 
@@ -258,17 +368,24 @@ def _int_binary(op: Callable[[Any, Any], Any]) -> Callable[[Callable[[int], int 
 
 @operator_factory("Add")
 def _add(elm: ElmNode) -> Fn:
-    return _choose(elm, _int_binary(py.add), _dec_add, _qty_sum(1), lambda t, q: t.add(q))
+    return _choose(elm, _int_binary(py.add), _with_uncertainty(_dec_add),
+                   _with_uncertainty(_qty_sum(1)), _temporal(lambda t, q: t.add(q)))
 
 
 @operator_factory("Subtract")
 def _subtract(elm: ElmNode) -> Fn:
-    return _choose(elm, _int_binary(py.sub), _dec_sub, _qty_sum(-1), lambda t, q: t.subtract(q))
+    return _choose(elm, _int_binary(py.sub), _with_uncertainty(_dec_sub),
+                   _with_uncertainty(_qty_sum(-1)), _temporal(lambda t, q: t.subtract(q)))
 
 
 @operator_factory("Multiply")
 def _multiply(elm: ElmNode) -> Fn:
-    return _choose(elm, _int_binary(py.mul), _dec_mul, _qty_mul)
+    return _choose(elm, _int_binary(py.mul), _with_uncertainty(_dec_mul),
+                   _with_uncertainty(_qty_mul))
+
+
+def _int_quotient(a: Any, b: Any) -> Decimal | None:
+    return _dec_div(dm.to_decimal(a), dm.to_decimal(b))
 
 
 @operator_factory("Divide")
@@ -276,26 +393,29 @@ def _divide(elm: ElmNode) -> Fn:
     # Divide is always Decimal (or Quantity) division; Integer operands arrive converted.
     kind = _kind(elm)
     if kind == "Quantity":
-        return _qty_div
+        return _uncertain_divide(_qty_div)
     if kind == "Decimal":
-        return _dec_div
-    return _dynamic(lambda a, b: _dec_div(Decimal(a), Decimal(b)), _dec_div, _qty_div)
+        return _uncertain_divide(_dec_div)
+    return _uncertain_divide(_dynamic(_int_quotient, _dec_div, _qty_div))
+
+
+def _int_exact(op: Callable[[int, int], int]) -> Callable[[Callable[[int], int | None]], Fn]:
+    def make(bound: Callable[[int], int | None]) -> Fn:
+        return lambda a, b: None if b == 0 else bound(op(a, b))
+
+    return make
 
 
 @operator_factory("TruncatedDivide")
 def _truncated_divide(elm: ElmNode) -> Fn:
-    def ints(bound: Callable[[int], int | None]) -> Fn:
-        return lambda a, b: None if b == 0 else bound(_int_tdiv(a, b))
-
-    return _choose(elm, ints, _dec_tdiv, _qty_same_unit(_dec_tdiv))
+    return _undefined_for_uncertainty(
+        _choose(elm, _int_exact(_int_tdiv), _dec_tdiv, _qty_same_unit(_dec_tdiv)), "div")
 
 
 @operator_factory("Modulo")
 def _modulo(elm: ElmNode) -> Fn:
-    def ints(bound: Callable[[int], int | None]) -> Fn:
-        return lambda a, b: None if b == 0 else bound(_int_mod(a, b))
-
-    return _choose(elm, ints, _dec_mod, _qty_same_unit(_dec_mod))
+    return _undefined_for_uncertainty(
+        _choose(elm, _int_exact(_int_mod), _dec_mod, _qty_same_unit(_dec_mod)), "mod")
 
 
 def _dec_power(a: Decimal, b: Decimal) -> Decimal | None:
@@ -319,7 +439,7 @@ def _power(elm: ElmNode) -> Fn:
 
         return fn
 
-    return _choose(elm, ints, _dec_power, None)
+    return _undefined_for_uncertainty(_choose(elm, ints, _dec_power, None), "^")
 
 
 # --- unary operators -----------------------------------------------------------------------
@@ -347,16 +467,19 @@ def _negate(elm: ElmNode) -> Fn:
         result = dm.in_range(dm.negate(a))
         return result if result is not None else _negated(a, result, dm.in_range)
 
-    return _choose(elm, ints, decimals, _qty_unary(dm.negate))
+    return _lift_unary(_choose(elm, ints, decimals, _qty_unary(dm.negate)))
 
 
 @operator_factory("Abs")
 def _abs(elm: ElmNode) -> Fn:
-    return _choose(
-        elm,
-        lambda bound: lambda a: bound(abs(a)),
-        lambda a: dm.in_range(dm.absolute(a)),
-        _qty_unary(dm.absolute),
+    return _lift_unary(
+        _choose(
+            elm,
+            lambda bound: lambda a: bound(abs(a)),
+            lambda a: dm.in_range(dm.absolute(a)),
+            _qty_unary(dm.absolute),
+        ),
+        absolute=True,
     )
 
 
@@ -368,7 +491,7 @@ def _to_integer(op: Callable[[Decimal], Decimal]) -> Fn:
             return dm.int32(x)
         return dm.int32(int(op(x)))
 
-    return fn
+    return _lift_unary(fn)
 
 
 operator("Ceiling")(_to_integer(lambda x: x.to_integral_value(rounding=ROUND_CEILING)))
@@ -381,21 +504,25 @@ def _round(elm: ElmNode, compiler: Compiler) -> Evaluator:
     arg = compiler.compile(elm["operand"])
     precision = compiler.compile_optional(elm.get("precision"))
 
-    def evaluate(ctx: Context) -> Any:
-        x = arg(ctx)
-        if x is None:
-            return None
-        places = precision(ctx) or 0  # null precision means 0, as when it is absent
+    def rounded(x: Any, places: int) -> Any:
         if isinstance(x, Quantity):
             if x.value is None:
                 return None
             return _quantity(dm.decimal(dm.round_half_up(x.value, places)), x.unit)
         return dm.decimal(dm.round_half_up(dm.to_decimal(x), places))
 
+    def evaluate(ctx: Context) -> Any:
+        x = arg(ctx)
+        if x is None:
+            return None
+        places = precision(ctx) or 0  # null precision means 0, as when it is absent
+        if type(x) is v.Uncertainty:
+            return _lift_unary(lambda b: rounded(b, places))(x)
+        return rounded(x, places)
+
     return evaluate
 
 
-@operator("Exp")
 def _exp(x: Decimal | int) -> Decimal | None:
     try:
         result = dm.decimal(dm.exp(dm.to_decimal(x)))
@@ -406,7 +533,6 @@ def _exp(x: Decimal | int) -> Decimal | None:
     return result
 
 
-@operator("Ln")
 def _ln(x: Decimal | int) -> Decimal | None:
     if x < 0:
         return None
@@ -415,11 +541,17 @@ def _ln(x: Decimal | int) -> Decimal | None:
     return dm.decimal(dm.ln(dm.to_decimal(x)))
 
 
-@operator("Log")
+operator("Exp")(_lift_unary(_exp))
+operator("Ln")(_lift_unary(_ln))
+
+
 def _log(x: Decimal | int, base: Decimal | int) -> Decimal | None:
     if x <= 0 or base <= 0 or base == 1:
         return None
     return dm.decimal(dm.divide(dm.ln(dm.to_decimal(x)), dm.ln(dm.to_decimal(base))))
+
+
+operator("Log")(_undefined_for_uncertainty(_log, "Log"))
 
 
 # --- successor, predecessor, minimum, maximum --------------------------------------------
@@ -436,7 +568,7 @@ def _step(elm: ElmNode, delta: int, name: str) -> Fn:
                 raise CqlEvaluationError(f"{name}: the result is outside the range of {kind}")
             return result
 
-        return ints
+        return _lift_unary(ints)
     return v.successor if delta > 0 else v.predecessor
 
 

@@ -4,7 +4,10 @@ generic ``Convert`` node.
 
 Every ``to_…`` function takes a non-null value and returns the converted value or None when
 the value cannot be converted (a malformed string, a number out of range, an unsupported
-source type); a conversion never raises for bad input. Strings follow the spec's formats:
+source type); a conversion never raises for bad input. An Uncertainty (an Integer known
+only to lie in a range, CQL 5 'Uncertainty') converts bound by bound to Integer, Long, Decimal
+and Quantity, so the range survives the implicit conversions the translator inserts; it has
+no single text or truth value, so ToString and ToBoolean give null. Strings follow the spec's formats:
 numbers are ``(+|-)?#0(.0#)?`` without exponents, booleans are 'true', 't', 'yes', 'y', '1' /
 'false', 'f', 'no', 'n', '0' in any case, dates and times are ISO 8601.
 """
@@ -20,7 +23,7 @@ from .. import ucum
 from ..errors import ElmError
 from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes, operator
 from ..temporal import Date, DateTime, Time
-from ..values import Code, Concept, Quantity, Ratio
+from ..values import Code, Concept, Quantity, Ratio, Uncertainty, make_uncertainty
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -94,10 +97,12 @@ def to_boolean(x: Any) -> bool | None:
     return None
 
 
-def _whole_number_converter(in_range: Callable[[int], int | None]) -> Callable[[Any], int | None]:
+def _whole_number_converter(
+    in_range: Callable[[int], int | None],
+) -> Callable[[Any], int | Uncertainty | None]:
     """ToInteger and ToLong: the same conversion, checked against the type's range."""
 
-    def convert(x: Any) -> int | None:
+    def convert(x: Any) -> int | Uncertainty | None:
         t = type(x)
         if t is int:
             return in_range(x)
@@ -106,16 +111,26 @@ def _whole_number_converter(in_range: Callable[[int], int | None]) -> Callable[[
         if t is str:
             v = _parse_int(x)
             return None if v is None else in_range(v)
+        if t is Uncertainty:
+            return _bound_by_bound(convert, x)  # type: ignore[no-any-return]
         return None
 
     return convert
+
+
+def _bound_by_bound(convert: Callable[[Any], Any], x: Uncertainty) -> Any:
+    """An Uncertainty converted bound by bound; null when a bound does not convert."""
+    if x.low is None or x.high is None:
+        return None
+    low, high = convert(x.low), convert(x.high)
+    return None if low is None or high is None else make_uncertainty(low, high)
 
 
 to_integer = _whole_number_converter(dm.int32)
 to_long = _whole_number_converter(dm.int64)
 
 
-def to_decimal(x: Any) -> Decimal | None:
+def to_decimal(x: Any) -> Decimal | Uncertainty | None:
     t = type(x)
     if t is Decimal:
         return x  # type: ignore[no-any-return]
@@ -125,10 +140,12 @@ def to_decimal(x: Any) -> Decimal | None:
         return Decimal("1.0") if x else Decimal("0.0")
     if t is str:
         return _parse_decimal(x)
+    if t is Uncertainty:
+        return _bound_by_bound(to_decimal, x)  # type: ignore[no-any-return]
     return None
 
 
-def to_quantity(x: Any) -> Quantity | None:
+def to_quantity(x: Any) -> Quantity | Uncertainty | None:
     t = type(x)
     if t is Quantity:
         return x  # type: ignore[no-any-return]
@@ -138,6 +155,8 @@ def to_quantity(x: Any) -> Quantity | None:
         return Quantity(Decimal(x), "1")
     if t is str:
         return _parse_quantity(x)
+    if t is Uncertainty:
+        return _bound_by_bound(to_quantity, x)  # type: ignore[no-any-return]
     return None
 
 
@@ -233,8 +252,10 @@ def to_concept(x: Any) -> Concept | None:
     return None
 
 
-def convert_quantity(q: Any, unit: Any) -> Quantity | None:
+def convert_quantity(q: Any, unit: Any) -> Quantity | Uncertainty | None:
     """``q`` expressed in ``unit``; None when the units are not commensurable."""
+    if type(q) is Uncertainty:
+        return _bound_by_bound(lambda b: convert_quantity(b, unit), q)  # type: ignore[no-any-return]
     if type(q) is not Quantity or type(unit) is not str or q.value is None:
         return None
     value = ucum.convert(q.value, q.unit, unit)
@@ -289,7 +310,7 @@ def _converts_to_datetime(elm: ElmNode, compiler: Compiler) -> Evaluator:
 
 
 @operator("ConvertQuantity")
-def _convert_quantity(q: Any, unit: Any) -> Quantity | None:
+def _convert_quantity(q: Any, unit: Any) -> Quantity | Uncertainty | None:
     return convert_quantity(q, unit)
 
 

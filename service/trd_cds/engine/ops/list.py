@@ -283,6 +283,9 @@ def compare_nulls_first(a: Any, b: Any) -> int:
     c = values.compare(a, b)
     if c is not None:
         return c
+    if type(a) is values.Uncertainty or type(b) is values.Uncertainty:
+        # Overlapping ranges: a total order by bounds keeps the sort consistent.
+        return values.uncertainty_order(a, b)
     # Date/time values that agree as far as both go: the less precise one sorts first, as
     # the reference engines and the HL7 tests do (@2012-10-05 before @2012-10-05T10).
     pa, pb = getattr(a, "precision", None), getattr(b, "precision", None)
