@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from trd_cds.engine.temporal import Date, DateTime
+from trd_cds.engine.values import Uncertainty
 
 
 def to_json(value: Any) -> Any:
-    """Dates as ISO strings, Decimals as int or float, Tuples as dicts, lists as lists."""
+    """Dates as ISO strings, Decimals as int or float, Tuples as dicts, lists as lists, an
+    Uncertainty as ``{"low", "high"}``."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
@@ -21,4 +23,8 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, Uncertainty):
+        # The rules read partial dates as whole days, so none should reach the assessment;
+        # should one, it is stated as the range it is, never as one of its ends.
+        return {"low": to_json(value.low), "high": to_json(value.high)}
     raise TypeError(f"no JSON form for a CQL value of type {type(value).__name__}")

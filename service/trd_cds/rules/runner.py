@@ -35,6 +35,7 @@ _DEFINES = {
     "safety": "Safety",
     "crisis": "Crisis",
     "details": "Details",
+    "dataQuality": "Data Quality",
 }
 _TRIAL_FIELDS = ("ingredient", "class", "start", "end", "maxDailyDoseMg", "daysAtAdequateDose",
                  "adequate", "flags", "outcome", "outcomeInferred", "failed", "inCurrentEpisode")
@@ -107,7 +108,8 @@ class TrdRules:
             "evaluationDate": as_of.isoformat(),
             "rulesetVersion": self._version,
             "details": _details(values["details"], values["trials"] or []),
-            "dataQuality": [*patient.findings],
+            # What the input reading tolerated, then what the rules could not fully use.
+            "dataQuality": [*patient.findings, *(values["dataQuality"] or [])],
         }
 
     def check_orders(self, patient: PatientData, as_of: date,
