@@ -1,7 +1,9 @@
 """Turns an assessment (RULES.md §11) and the hook's context into CDS Hooks cards.
 
-Order: crisis, safety on draft orders, safety of the drugs taken now, TRD status, adequacy findings, augmentation,
-switching, referrals, diagnosis review. One card per concern; no card repeats another.
+Order: crisis, safety on draft orders, safety of the drugs taken now, TRD status, trials whose
+dose is unknown, adequacy findings, augmentation, switching, referrals, diagnosis review, and
+last, for integrators, the records the rules could not fully use. One card per concern; no card
+repeats another.
 
 The concrete facts a card states (target doses, reassessment dates, eligible agents and switch
 candidates after the safety rules, crisis evidence) come from the assessment's ``details``,
@@ -228,6 +230,47 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
         return make_card("trd-one-failure", summary_fields=fields, detail_fields=fields,
                          summary=text["summary_several"] if several else None)
     return None
+
+
+def dose_unknown_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
+    """Trials of the episode with no readable dose: said, not left silent (their adequacy
+    cannot be judged, so TRD may be understated)."""
+    if assessment.get("trdStatus") not in {"met", "not-met"}:
+        return None
+    unknown = [t for t in assessment.get("trials") or []
+               if t.get("inCurrentEpisode") and "dose-unknown" in (t.get("flags") or [])]
+    if not unknown:
+        return None
+    drugs = _join(sorted({t["ingredient"] for t in unknown}))
+    trials = _join([f"{t['ingredient']} trial from {t['start']}" for t in unknown])
+    return make_card("dose-unknown", summary_fields={"drugs": drugs},
+                     detail_fields={"trials": trials})
+
+
+# Findings whose effect cannot change the advice (an empty element carries no data).
+_SILENT_EFFECTS = frozenset({"dropped"})
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def data_quality_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
+    """One card for integrators listing the records the rules could not fully use, when one of
+    them can change the advice."""
+    relevant = [f for f in assessment.get("dataQuality") or []
+                if f.get("effect") not in _SILENT_EFFECTS]
+    if not relevant:
+        return None
+    rows = "\n".join(
+        f"| {_cell(str(f['resource']))} | {_cell(str(f['path']))} | "
+        f"{content.data_quality_words('issues', str(f['issue']))} | "
+        f"{content.data_quality_words('effects', str(f['effect']))} |"
+        for f in relevant)
+    text = content.card_text("data-quality")
+    return make_card("data-quality", summary_fields={"count": len(relevant)},
+                     detail_fields={"rows": rows},
+                     summary=text["summary_one"] if len(relevant) == 1 else None)
 
 
 def _current_trial(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
@@ -467,6 +510,7 @@ def build_cards(
     cards += safety_cards(findings, details)
     cards += current_drug_cards(details)
     cards.append(trd_status_card(assessment))
+    cards.append(dose_unknown_card(assessment))
     if patient_id is None:
         # Actions must name their subject; without a patient id the advice cannot be actionable,
         # and an unactionable order card is worse than none.
@@ -487,4 +531,5 @@ def build_cards(
     cards += _referral_cards(codes, details, patient_id, removed)
     if "review-diagnosis" in codes:
         cards.append(_diagnosis_card(assessment, details))
+    cards.append(data_quality_card(assessment))
     return [c for c in cards if c is not None]

@@ -43,6 +43,12 @@ def note(key: str) -> str:
     return str(content()["notes"][key])
 
 
+def data_quality_words(part: str, code: str) -> str:
+    """The words for a data-quality ``issue`` or ``effect`` code (the code itself when the
+    table has none, so that a new code is still shown)."""
+    return str(content()["data_quality"][part].get(code, code))
+
+
 def override_reasons() -> list[dict[str, str]]:
     """Every override reason as a CDS Hooks Coding with its display (the spec requires one)."""
     reasons = content()["override_reasons"]
