@@ -152,8 +152,16 @@ async def test_empty_elements_reach_the_real_assessment_as_data_quality(
             "path": "MedicationStatement.dosage[0].doseAndRate",
             "issue": "empty-element",
             "effect": "dropped",
-        }
+        },
+        # ... and the rules, reading it as absent, say the record has no dose.
+        {
+            "resource": f"MedicationStatement/{statement['id']}",
+            "path": "MedicationStatement.dosage",
+            "issue": "dose-not-recorded",
+            "effect": "dose-unknown",
+        },
     ]
+    # The OperationOutcome names what the input reading did, not what the rules concluded.
     [issue] = answer["issues"]["issue"]
     assert issue["severity"] == "warning"
     assert issue["expression"] == [f"Bundle.entry[{index}].resource.dosage[0].doseAndRate"]
