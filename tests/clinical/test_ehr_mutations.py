@@ -541,3 +541,117 @@ def test_meaning_preserving_mutations_give_the_same_assessment_and_cards(
     if empty:
         assert any(f["issue"] == "empty-element" and f["effect"] == "dropped" for f in findings)
         assert got["issues"]["resourceType"] == "OperationOutcome"
+
+
+# ----------------------------------------------------------------------- meaning-changing
+RECORD_DATES = {"MedicationStatement": [("effectivePeriod", "start"), ("effectivePeriod", "end")],
+                "MedicationRequest": [(None, "authoredOn")]}
+
+
+def date_sites(bundle: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    """(record id, period or None, key) of every full start or end date of a medication record."""
+    return [(r["id"], period, key)
+            for r in resources(bundle, *RECORD_DATES)
+            for period, key in RECORD_DATES[r["resourceType"]]
+            if DATE.fullmatch(str((r.get(period) or {}) .get(key) if period else r.get(key)))]
+
+
+def medication_words(record: dict[str, Any], bundle: dict[str, Any]) -> str:
+    """The words naming a record's medication, in lower case (its text, displays)."""
+    concepts = [record.get("medicationCodeableConcept") or {}]
+    ref = str((record.get("medicationReference") or {}).get("reference", ""))
+    concepts += [m.get("code") or {} for m in [*record.get("contained", []),
+                                              *resources(bundle, "Medication")]
+                 if ref in ("#" + str(m.get("id")), "Medication/" + str(m.get("id")))]
+    return " ".join([str(c.get("text", "")) for c in concepts]
+                    + [str(x.get("display", "")) for c in concepts for x in c.get("coding", [])]).lower()
+
+
+@st.composite
+def partial_record_dates(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[tuple[str, str]]]:
+    """An example whose medication records have one to three starts or ends cut to the month
+    ("2024-06-01" -> "2024-06"); the (record id, element) changed."""
+    name = draw(st.sampled_from([n for n in NAMES if date_sites(BUNDLES[n])]))
+    bundle = copy.deepcopy(BUNDLES[name])
+    chosen = draw(st.lists(st.sampled_from(date_sites(bundle)), min_size=1, max_size=3,
+                           unique=True))
+    by_id = {r["id"]: r for r in resources(bundle)}
+    changed = []
+    for record_id, period, key in chosen:
+        holder = by_id[record_id][period] if period else by_id[record_id]
+        holder[key] = holder[key][:7]
+        changed.append((record_id, f"{period}.{key}" if period else key))
+    return name, bundle, changed
+
+
+def span(trial: dict[str, Any]) -> int:
+    return (date.fromisoformat(trial["end"]) - date.fromisoformat(trial["start"])).days + 1
+
+
+def by_ingredient(trials: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for t in trials:
+        out.setdefault(t["ingredient"], []).append(t)
+    return out
+
+
+@settings(max_examples=150, **PROFILE)  # type: ignore[arg-type]
+@given(case=partial_record_dates())
+def test_dates_known_to_the_month_keep_the_trial_and_never_claim_more(
+    post: Post, baseline: Callable[[str], dict[str, Any]],
+    case: tuple[str, dict[str, Any], list[tuple[str, str]]],
+) -> None:
+    name, bundle, changed = case
+    note(f"{name}: month only: {changed}")
+    before = baseline(name)["assessment"]
+    after = answered(post(bundle))["assessment"]
+    was, now = by_ingredient(before["trials"]), by_ingredient(after["trials"])
+    # No trial is lost (a cut can only shorten one, or split it at a longer gap).
+    assert set(now) >= set(was)
+    records = {r["id"]: r for r in resources(bundle)}
+    for record_id, element in changed:
+        # A record of a trial's ingredient (not an augmentation agent or another drug, whose
+        # partial dates DataQuality.cql does not report): flagged and reported.
+        words = medication_words(records[record_id], bundle)
+        for ingredient in [i for i in was if re.search(rf"\b{i}\b", words)]:
+            assert any("date-imprecise" in t["flags"] for t in now[ingredient]), ingredient
+            kind = records[record_id]["resourceType"]
+            assert {"resource": f"{kind}/{record_id}", "path": f"{kind}.{element}",
+                    "issue": "partial-date", "effect": "read-conservatively"} in after["dataQuality"]
+    for ingredient, trials in now.items():
+        old = was.get(ingredient, [])
+        # Never longer: no earlier start, no longer span, never more days at dose.
+        if old:
+            assert min(t["start"] for t in trials) >= min(t["start"] for t in old)
+            assert max(map(span, trials)) <= max(map(span, old)), (ingredient, trials, old)
+            days = [t["daysAtAdequateDose"] for t in old if t["daysAtAdequateDose"] is not None]
+            for t in trials:
+                if t["daysAtAdequateDose"] is not None and days:
+                    assert t["daysAtAdequateDose"] <= max(days), (ingredient, t, old)
+        for flag in ("adequate", "failed"):
+            if any(t[flag] for t in trials):
+                assert any(t[flag] for t in old), (ingredient, flag, trials, old)
+    assert not (before["trdStatus"] == "not-met" and after["trdStatus"] == "met")
+    assert set(after["failedClasses"]) <= set(before["failedClasses"])
+
+
+BIRTH_CUTS = {"year": 4, "month": 7}
+
+
+@pytest.mark.parametrize("cut", sorted(BIRTH_CUTS))
+@pytest.mark.parametrize("name", NAMES)
+def test_a_birth_date_known_to_the_year_or_month_only_adds_safety_rules(
+    post: Post, baseline: Callable[[str], dict[str, Any]], name: str, cut: str,
+) -> None:
+    """Every example (exhaustively, there are few): the age may be uncertain, so a rule of an
+    age band fires when the patient may be in it; none that fired stops firing."""
+    bundle = copy.deepcopy(BUNDLES[name])
+    patient = resources(bundle, "Patient")[0]
+    patient["birthDate"] = patient["birthDate"][:BIRTH_CUTS[cut]]
+    before = baseline(name)["assessment"]
+    after = answered(post(bundle))["assessment"]
+    assert set(after["safety"]) >= set(before["safety"])
+    assert [t["ingredient"] for t in after["trials"]] == [t["ingredient"] for t in before["trials"]]
+    assert after["crisis"] == before["crisis"]
+    assert any(f["resource"] == f"Patient/{patient['id']}" and f["path"] == "Patient.birthDate"
+               and f["issue"] == "partial-date" for f in after["dataQuality"])
