@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,14 @@ MG_FORMS: list[dict[str, Any]] = [
     {"unit": " mg "},
     {"code": "mg", "system": UCUM},
 ]
+OTHER_MASS_FORMS: list[tuple[dict[str, Any], Decimal]] = [
+    ({"unit": "g", "system": UCUM, "code": "g"}, Decimal("0.001")),
+    ({"unit": "gram", "system": SNOMED, "code": "258682000"}, Decimal("0.001")),
+    ({"unit": "grams"}, Decimal("0.001")),
+    ({"unit": "ug", "system": UCUM, "code": "ug"}, Decimal(1000)),
+    ({"unit": "microgram", "system": SNOMED, "code": "258685003"}, Decimal(1000)),
+    ({"unit": "mcg"}, Decimal(1000)),
+]
 TABLET_FORMS: list[dict[str, Any]] = [
     {"unit": "tablet", "system": DRUG_FORM, "code": "TAB"},
     {"unit": "{tbl}", "system": UCUM, "code": "{tbl}"},
@@ -235,8 +244,16 @@ def m_unit_form(draw: st.DrawFn, bundle: dict[str, Any]) -> str | None:
     record, item = draw(st.sampled_from(sites))
     quantity = item["doseQuantity"]
     kind = unit_kind(quantity)
+    if any(quantity.get(k) == form.get(k) for form, _ in OTHER_MASS_FORMS for k in ("unit", "code")
+           if k in form):
+        return None  # already changed to grams or micrograms
     value = quantity["value"]
-    if kind == "mg":
+    if kind == "mg" and draw(st.integers(0, 3)) == 0:
+        # The same mass in grams or micrograms (a decimal of the JSON, read exactly).
+        unit, per_mg = draw(st.sampled_from(OTHER_MASS_FORMS))
+        value = float(Decimal(str(value)) * per_mg)
+        form = dict(unit)
+    elif kind == "mg":
         form = draw(st.sampled_from(MG_FORMS))
     else:
         code = product_code(record, bundle)
@@ -471,9 +488,9 @@ def datetime_sites(value: Any, out: list[tuple[dict[str, Any], str]] | None = No
 # the day in UTC are generated on purpose, to hold the rules to that reading.
 TIMES = st.tuples(st.integers(0, 23), st.sampled_from([0, 15, 30, 59]), st.integers(0, 59),
                   st.sampled_from(["", ".000", ".5", ".123456"]))
-OFFSETS = st.one_of(st.just("Z"), st.just("+00:00"), st.builds(
+OFFSETS = st.one_of(st.sampled_from(["Z", "+00:00", "-00:00", "+14:00", "-12:00"]), st.builds(
     lambda h, m: f"{'+' if h >= 0 else '-'}{abs(h):02d}:{m:02d}",
-    st.integers(-12, 14), st.sampled_from([0, 30, 45])).filter(lambda o: o != "+14:30"))
+    st.integers(-11, 13), st.sampled_from([0, 30, 45])))  # FHIR: up to 14:00 either way
 
 
 def m_datetime(draw: st.DrawFn, bundle: dict[str, Any]) -> str | None:
