@@ -541,7 +541,7 @@ def preserving_mutations(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[str
     return name, bundle, done, empty
 
 
-@settings(max_examples=250, **PROFILE)  # type: ignore[arg-type]
+@settings(max_examples=600, **PROFILE)  # type: ignore[arg-type]
 @given(case=preserving_mutations())
 def test_meaning_preserving_mutations_give_the_same_assessment_and_cards(
     post: Post, baseline: Callable[[str], dict[str, Any]],
@@ -612,7 +612,7 @@ def by_ingredient(trials: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
     return out
 
 
-@settings(max_examples=150, **PROFILE)  # type: ignore[arg-type]
+@settings(max_examples=300, **PROFILE)  # type: ignore[arg-type]
 @given(case=partial_record_dates())
 def test_dates_known_to_the_month_keep_the_trial_and_never_claim_more(
     post: Post, baseline: Callable[[str], dict[str, Any]],
