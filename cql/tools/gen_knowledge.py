@@ -199,11 +199,14 @@ def gen_cql() -> str:
     inter_rows += [{"ingredient": cql_str("st john's wort"), "rxcui": "null",
                     "matchName": cql_str("hypericum")}]
     unit_rows = [{
+        # 'system|code': the key "Dose Unit" looks a row up by.
+        "key": cql_str(f"{UNIT_SYSTEMS[u['system']]}|{u['code']}"),
         "system": cql_str(UNIT_SYSTEMS[u["system"]]),
         # An empty text is a dose with no unit at all: one unit of the product.
         "code": cql_str(u["code"]) if u["code"] else "''",
         "kind": cql_str(u["kind"]),
-        "mgPerUnit": cql_dec(u["mg_per_unit"]),
+        # Typed even where empty, so that a row can be passed as one typed Tuple.
+        "mgPerUnit": cql_dec(u["mg_per_unit"]) if u["mg_per_unit"] else "null as Decimal",
     } for u in read("dose_units.csv", PROJECT_KNOWLEDGE)]
     sero_rows = [{"name": cql_str(n), "matchName": cql_str(norm_name(n))}
                  for n in serotonergic_names(rules, set(ad_names))]

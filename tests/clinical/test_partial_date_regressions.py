@@ -1,7 +1,7 @@
 """Partial dates the month-precision property of test_ehr_mutations led to, as plain cases.
 
-Both are decisions of the CQL (MedicationTrials.cql, Safety.cql), marked as expected failures
-until it reads them as described; strict, so a fix shows up as a pass to unmark.
+Both are decisions of the CQL: a washout counts from the last day a partial end allows
+(Safety.cql), and a partial start is never read past the recorded end (MedicationTrials.cql).
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ def test_maoi_washout_with_the_full_end_date(rules: TrdRules) -> None:
     assert [(f["ruleId"], f["washoutDaysLeft"]) for f in findings] == [("maoi-washout", 11)]
 
 
-@pytest.mark.xfail(strict=True, reason="Safety.cql: the MAOI washout counts from the first day "
-                   "of a month-only end (the trial reading), not the last day it allows")
 def test_maoi_washout_when_the_end_is_known_to_the_month(rules: TrdRules) -> None:
     # Stopped some day in May, evaluated on 28 May: it may have been stopped yesterday, so the
     # careful reading of the washout is the latest end the data allow (28 May, 14 days left),
@@ -65,8 +63,6 @@ def test_maoi_washout_when_the_end_is_known_to_the_month(rules: TrdRules) -> Non
     assert [f["ruleId"] for f in findings] == ["maoi-washout"]
 
 
-@pytest.mark.xfail(strict=True, reason="MedicationTrials.cql: a month-only start is read as the "
-                   "month's last day even when the record ended earlier in that month")
 def test_a_month_only_start_is_not_read_after_the_recorded_end(rules: TrdRules) -> None:
     # Started in January, stopped 28 January: the last start the data allow is 28 January.
     # Read as 31 January, the trial is reported as running 31 January, after it stopped.
