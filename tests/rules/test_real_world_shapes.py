@@ -144,9 +144,11 @@ def test_timing_codes_and_words(rules: TrdRules, timing: dict[str, Any], mg: int
     assert only_trial(assess(rules, ms))["maxDailyDoseMg"] == mg
 
 
-def test_a_timing_that_names_no_frequency_leaves_the_dose_unknown(rules: TrdRules) -> None:
-    ms = statement({"value": 100, "unit": "mg", "code": "mg"},
-                   timing={"code": {"text": "as directed by the clinic"}})
+@pytest.mark.parametrize("words", ["as directed by the clinic", "every morning and evening",
+                                   "daily or twice daily"])
+def test_a_timing_that_names_no_frequency_leaves_the_dose_unknown(rules: TrdRules,
+                                                                  words: str) -> None:
+    ms = statement({"value": 100, "unit": "mg", "code": "mg"}, timing={"code": {"text": words}})
     assessment = assess(rules, ms)
     assert only_trial(assessment)["maxDailyDoseMg"] is None
     assert any(f["issue"] == "unreadable-timing" for f in assessment["dataQuality"])
