@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from trd_cds.cards.content import override_reason_codes
 from trd_cds.fhir.bundle import check_one_patient
-from trd_cds.fhir.data_quality import DROPPED, EMPTY_ELEMENT, Finding, finding
-from trd_cds.fhir.empty_elements import drop_empty, holds_empty
+from trd_cds.fhir.data_quality import Finding
+from trd_cds.fhir.empty_elements import tolerate
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.primitives import INSTANT_RE
 from trd_cds.fhir.validate import check_resource
@@ -79,9 +79,9 @@ def _draft_orders(
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise _bad(f"{where} must be a FHIR resource", where)
-        if tolerate_empty and holds_empty(resource, _UNBOUNDED):
-            resource, dropped = drop_empty(resource, depth=1, max_depth=_UNBOUNDED)
-            findings.extend(finding(resource, p, EMPTY_ELEMENT, DROPPED) for p in dropped)
+        if tolerate_empty:
+            resource, found = tolerate(resource, depth=1, max_depth=_UNBOUNDED)
+            findings.extend(item for item, _ in found)
         check_resource(resource, where)
         orders.append(resource)
     return orders

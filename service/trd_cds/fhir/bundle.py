@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from .data_quality import DROPPED, EMPTY_ELEMENT, Finding, finding, sort_key
-from .empty_elements import drop_empty, holds_empty, may_hold_empty, too_deep
+from .data_quality import Finding, sort_key
+from .empty_elements import may_hold_empty, tolerate, too_deep
 from .outcome import FhirInputError
 from .patient_data import PatientData
 from .validate import check_resources
@@ -43,9 +43,6 @@ def load_json(body: bytes, limits: InputLimits) -> Any:
     document = parse_json(body, limits)
     check_depth(body, limits.max_depth)
     return document
-
-
-
 
 
 def _encoded(value: Any, limits: InputLimits) -> bytes:
@@ -204,11 +201,10 @@ class _Tolerance:
     def apply(self, resource: dict[str, Any], path: str, depth: int) -> dict[str, Any]:
         """`resource` (at `path` in the request, nested `depth` levels deep) without its empty
         elements; the same object when it has none."""
-        if not self.on or not holds_empty(resource, self.max_depth):
+        if not self.on:
             return resource
-        cleaned, dropped = drop_empty(resource, depth=depth, max_depth=self.max_depth)
-        for where in dropped:
-            self.found.append((finding(cleaned, where, EMPTY_ELEMENT, DROPPED), path + where))
+        cleaned, found = tolerate(resource, depth=depth, max_depth=self.max_depth)
+        self.found.extend((item, path + where) for item, where in found)
         return cleaned
 
     def findings(self) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
