@@ -148,21 +148,24 @@ class Evaluator:
         """The cards, with the safety findings of the drafted orders: checked and built in the
         rules threads (both grow with the number of drafts), within `budget` seconds (what is
         left of the evaluation's)."""
-        rules, build = self.rules, self.card_builder
-        assert rules is not None and build is not None
+        rules = self.rules
+        assert rules is not None
         if budget <= 0:
             raise TimeoutError
 
         def work() -> list[dict[str, Any]]:
-            return build(
-                assessment,
-                hook=hook,
-                draft_orders=drafts,
-                order_findings=rules.check_orders(patient, as_of, drafts),
-                patient_id=_patient_id(patient),
-            )
+            return self._cards(assessment, patient, hook, drafts,
+                               rules.check_orders(patient, as_of, drafts))
 
         return await asyncio.wait_for(self._in_rules_thread(work), budget)
+
+    def _cards(self, assessment: dict[str, Any], patient: PatientData, hook: str,
+               drafts: list[dict[str, Any]],
+               order_findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        build = self.card_builder
+        assert build is not None
+        return build(assessment, hook=hook, draft_orders=drafts, order_findings=order_findings,
+                     patient_id=_patient_id(patient))
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -256,13 +259,7 @@ class Evaluator:
                         budget=self.timeout - (time.perf_counter() - started),
                     )
                 else:
-                    cards = self.card_builder(
-                        assessment,
-                        hook=hook,
-                        draft_orders=drafts,
-                        order_findings=[],
-                        patient_id=_patient_id(patient),
-                    )
+                    cards = self._cards(assessment, patient, hook, drafts, [])
             except Overloaded:
                 # Cards without the safety checks of the drafts could advise what a draft
                 # rules out: answer as without an assessment.
@@ -323,13 +320,7 @@ class Evaluator:
         if self.card_builder is None:
             raise AssessmentUnavailable(reason)
         try:
-            cards = self.card_builder(
-                assessment,
-                hook=hook,
-                draft_orders=drafts,
-                order_findings=[],
-                patient_id=_patient_id(patient),
-            )
+            cards = self._cards(assessment, patient, hook, drafts, [])
         except Exception as exc:
             log.error("crisis cards failed: %s", type(exc).__name__, exc_info=exc)
             raise AssessmentUnavailable(reason) from None
