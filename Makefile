@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 SOAK_MINUTES ?= 3
 
-.PHONY: soak ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-java ensure-chromium bench-screen ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -58,6 +58,14 @@ compare: setup
 ensure-redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
+# The Spark test and benchmark run PySpark in local mode on Java 17 (Debian package).
+ensure-java:
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+
+# Headless Chromium opens the screen's report.html in the tests (Debian package).
+ensure-chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
 # The service benchmark's load generator (Debian package).
 ensure-wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -74,13 +82,16 @@ image-test: ensure-podman ensure-redis
 deploy-lint:
 	bash deploy/lint.sh
 
-test: setup ensure-redis lint check-elm pytest conformance compare deploy-lint image-test
+test: setup ensure-redis ensure-java ensure-chromium lint check-elm pytest conformance compare deploy-lint image-test
 
 bench-engine: setup
 	$(BIN)/python bench/bench_engine.py
 
 bench-service: setup ensure-wrk
 	$(BIN)/python bench/bench_service.py
+
+bench-screen: setup ensure-java
+	$(BIN)/python bench/bench_screen.py
 
 soak: setup
 	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
