@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from screen_helpers import AS_OF, BULK, bulk_answers, bundle_answers, copy_bundles, errors, screened
+
 from trd_cds.cli import main
 
 

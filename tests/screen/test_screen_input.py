@@ -8,8 +8,8 @@ import gzip
 from pathlib import Path
 
 import orjson
-
 from screen_helpers import AS_OF, errors, screened
+
 from trd_cds.screen.bulk_input import InputProblem, InputRecord, bundle_items, read_items
 from trd_cds.screen.command import screen
 from trd_cds.screen.patient_bundle import patient_bundle

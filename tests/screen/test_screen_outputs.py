@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from screen_helpers import AS_OF, BULK, screened
+
 from trd_cds.screen.command import screen
 
 

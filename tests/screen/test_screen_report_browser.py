@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from matplotlib import image
-
 from screen_helpers import AS_OF, BULK
+
 from trd_cds.screen.command import screen
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

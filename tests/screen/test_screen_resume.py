@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from screen_helpers import AS_OF, BULK, screened
+
 from trd_cds.cli import main
 from trd_cds.screen import evaluation
 from trd_cds.screen.command import screen

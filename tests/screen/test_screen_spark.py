@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-
 from screen_helpers import AS_OF, BULK, bulk_answers, errors, screened
+
 from trd_cds.screen.command import screen
 
 

@@ -28,6 +28,7 @@ class ScreenRun:
     evaluated: int  # in this run
     skipped: int  # finished by an earlier run
     summary: Summary
+    steady_rate: float | None = None  # patients/s once every process had its rules loaded
 
 
 def screen(source: Path, out: Path, as_of: date, *, engine: str = "local", processes: int = 1,
@@ -41,27 +42,28 @@ def screen(source: Path, out: Path, as_of: date, *, engine: str = "local", proce
         if engine == "spark":
             from .spark_runner import run_spark  # pyspark is an optional extra
 
-            evaluated, skipped = run_spark(source, files, as_of, master=spark_master,
-                                           show_progress=show_progress)
+            progress = Progress(None, enabled=show_progress)
+            evaluated, skipped = run_spark(source, files, as_of, progress, master=spark_master)
         else:
-            evaluated, skipped = _run_local(source, files, out, as_of, processes, show_progress)
+            progress = Progress(None, enabled=show_progress)
+            evaluated, skipped = _run_local(source, files, out, as_of, processes, progress)
+        progress.finish()
     finally:
         files.close()
     summary = summarise(out, include_ids)
     write_table(read_lines(out / ASSESSMENTS), out)
     (out / REPORT).write_text(render(summary, question, include_ids), encoding="utf-8")
-    return ScreenRun(evaluated, skipped, summary)
+    return ScreenRun(evaluated, skipped, summary, progress.steady_rate)
 
 
 def _run_local(source: Path, files: OutputFiles, out: Path, as_of: date, processes: int,
-               show_progress: bool) -> tuple[int, int]:
+               progress: Progress) -> tuple[int, int]:
     spill = PatientSpill(out / SPILL)
     try:
         spill_input(source, files, spill)
         pending, skipped = spill.pending_count(), spill.done_count()
-        progress = Progress(pending, enabled=show_progress)
+        progress.total = pending
         run_local(spill, files, as_of, processes, progress)
-        progress.finish()
     finally:
         spill.close()
     return pending, skipped

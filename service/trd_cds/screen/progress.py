@@ -24,10 +24,15 @@ class Progress:
         self.enabled = enabled
         self.started = time.monotonic()
         self._shown = 0.0
+        self._first: tuple[float, int] | None = None  # (when, how many) the first results came
+        self._last = self.started
 
     def advance(self, count: int) -> None:
         self.done += count
         now = time.monotonic()
+        if self._first is None:
+            self._first = (now, self.done)
+        self._last = now
         if self.enabled and now - self._shown >= self.every:
             self._shown = now
             self._show(now)
@@ -52,6 +57,14 @@ class Progress:
         if self.enabled:
             self.stream.write(self.line() + "\n")
             self.stream.flush()
+
+    @property
+    def steady_rate(self) -> float | None:
+        """Patients/s from the first results to the last: once the rules are loaded in every
+        process, without the start-up that a long run spreads over many more patients."""
+        if self._first is None or self._last <= self._first[0]:
+            return None
+        return (self.done - self._first[1]) / (self._last - self._first[0])
 
     @property
     def rate(self) -> float:

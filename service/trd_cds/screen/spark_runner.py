@@ -85,17 +85,22 @@ def _session(master: str | None) -> Any:
     # Local workers run this interpreter, the one that has trd_cds; a cluster sets its own.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-    builder = SparkSession.builder.appName("trd-cds screen")
-    if master is not None:
-        builder = builder.master(master)
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active  # spark-submit or a Databricks notebook made one
+    builder = SparkSession.builder.appName("trd-cds screen")
+    if master is not None:
+        builder = builder.master(master)
+        if master.startswith("local"):
+            # Spark's default of 200 shuffle partitions suits a cluster; on one machine each is
+            # a task with its own hand-over to Python, for a few patients each.
+            cores = os.cpu_count() or 1
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * cores))
     return builder.getOrCreate()
 
 
-def run_spark(source: Path, out: OutputFiles, as_of: date, *, master: str | None = None,
-              show_progress: bool = True) -> tuple[int, int]:
+def run_spark(source: Path, out: OutputFiles, as_of: date, progress: Progress, *,
+              master: str | None = None) -> tuple[int, int]:
     """Evaluates every patient of ``source`` not finished in ``out``; returns (evaluated,
     skipped)."""
     from pyspark.sql import functions as F
@@ -137,7 +142,6 @@ def run_spark(source: Path, out: OutputFiles, as_of: date, *, master: str | None
         grouped = grouped.join(finished, "patient", "left_anti")
 
     results = grouped.groupBy("patient").applyInPandas(_evaluate_group(as_of), RESULT_SCHEMA)
-    progress = Progress(None, enabled=show_progress)
     evaluated = 0
     from .evaluation import Result
 
@@ -145,7 +149,6 @@ def run_spark(source: Path, out: OutputFiles, as_of: date, *, master: str | None
         out.write([Result(row["patient"], row["kind"], bytes(row["line"]))])
         evaluated += 1
         progress.advance(1)
-    progress.finish()
     keyed.unpersist()
     return evaluated, skipped
 
