@@ -80,8 +80,9 @@ def ndjson_items(lines: Iterable[bytes], source: str) -> Iterator[Item]:
             yield ndjson_item(stripped, source, number)
 
 
-def ndjson_item(line: bytes, source: str, number: int) -> Item:
-    where = f"line {number}"
+def ndjson_item(line: bytes, source: str, number: int | None) -> Item:
+    """``number`` None: where the line was in its file is not known (Spark reads lines so)."""
+    where = f"line {number}" if number is not None else "a line"
     try:
         resource = orjson.loads(line)
     except orjson.JSONDecodeError:

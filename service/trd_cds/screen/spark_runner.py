@@ -48,7 +48,7 @@ def _key_lines(batches: Iterator[Any]) -> Iterator[Any]:
     import pandas as pd
 
     for frame in batches:
-        rows = [_keyed(ndjson_item(str(value).encode(), str(path).rsplit("/", 1)[-1], 0))
+        rows = [_keyed(ndjson_item(str(value).encode(), str(path).rsplit("/", 1)[-1], None))
                 for value, path in zip(frame["value"], frame["path"], strict=True)
                 if str(value).strip()]
         yield pd.DataFrame(rows, columns=[c.split()[0] for c in KEYED_SCHEMA.split(", ")])
