@@ -1,24 +1,32 @@
-"""One patient's Bundle → the assessment of ``/evaluate``, or the OperationOutcome it would
-answer with. The rules are loaded once per process (a pool worker, a Spark executor's Python
-worker) and kept for every patient that process evaluates."""
+"""One patient's Bundle → the assessment ``/evaluate`` answers with, or the OperationOutcome
+it would refuse with. The evaluation is the service's own (``evaluation_answer``: the rules,
+the crisis rule, the cards), put together once per process (a pool worker, a Spark
+executor's Python worker) and kept for every patient that process evaluates."""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import cast
 
 import orjson
 
+from trd_cds.api.evaluation import AssessmentUnavailable, Evaluator, evaluation_answer
+from trd_cds.api.metrics import Metrics
+from trd_cds.assessment import Assessment
 from trd_cds.fhir.bundle import InputLimits, parse_bundle
 from trd_cds.fhir.outcome import FhirInputError, Issue, operation_outcome
 from trd_cds.settings import Settings
-
-log = logging.getLogger(__name__)
+from trd_cds.wiring import input_limits, load_rules, make_evaluator, memory_cache
 
 ASSESSMENT = "assessment"
 ERROR = "error"
+
+# Nobody waits on a screen's answer, so the service's budget (answer from the crisis rule
+# alone when the rules run late) does not apply: a loaded machine must not turn assessments
+# into degraded ones. A population has no repeats, so the cache only needs to exist.
+_SCREEN_SETTINGS = {"evaluation_timeout_seconds": 3600.0, "cache_max_entries": 16}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,47 +39,45 @@ class Result:
 
 
 class PatientEvaluator:
-    """The rules and input limits of the service, as `trd-cds evaluate` has them: read from
-    the same ``TRD_`` settings (``TRD_RULES_PARAMETERS`` included)."""
+    """The service's evaluation, with its ``TRD_`` settings (``TRD_RULES_PARAMETERS`` and
+    the input limits included), as `trd-cds evaluate` has it."""
 
     def __init__(self, as_of: date, settings: Settings | None = None) -> None:
-        from trd_cds.app import load_rules  # the slow part: compiles the ELM
-
-        settings = settings or Settings(auth_required=False)
+        settings = settings or Settings(**_SCREEN_SETTINGS)  # type: ignore[arg-type]
         self.as_of = as_of
-        self.rules: Any = load_rules(settings)
-        self.limits = InputLimits(
-            max_bytes=settings.max_body_bytes,
-            max_entries=settings.max_entries,
-            max_depth=settings.max_json_depth,
-            strict=settings.strict_validation,
-        )
+        self.limits: InputLimits = input_limits(settings)
+        metrics = Metrics()
+        self._evaluator: Evaluator = make_evaluator(settings, memory_cache(settings, metrics),
+                                                    metrics)
+        self._evaluator.rules = load_rules(settings)
+        self._loop = asyncio.new_event_loop()
 
-    @property
-    def ruleset_version(self) -> str:
-        return str(self.rules.ruleset_version)
-
-    def assessment(self, bundle: bytes) -> dict[str, Any]:
-        """The assessment; FhirInputError as `/evaluate` raises it."""
+    def assessment(self, bundle: bytes) -> Assessment:
+        """The assessment of the /evaluate answer; FhirInputError and AssessmentUnavailable
+        as /evaluate raises them."""
         patient = parse_bundle(bundle, self.limits)
-        result: dict[str, Any] = self.rules.assess(patient, self.as_of)
-        return result
+        answer = self._loop.run_until_complete(
+            evaluation_answer(self._evaluator, patient, self.as_of))
+        return cast(Assessment, answer["assessment"])
 
     def evaluate(self, patient: str, bundle: bytes) -> Result:
         try:
             assessment = self.assessment(bundle)
         except FhirInputError as exc:
             return _error(patient, exc.outcome())
-        except Exception as exc:
-            # One patient the rules fail on must not end the run; the type tells what to fix.
-            log.error("evaluation failed: %s", type(exc).__name__)
+        except AssessmentUnavailable as exc:
             return _error(patient, operation_outcome(
-                Issue(f"evaluation failed ({type(exc).__name__})", code="exception")))
+                Issue(f"assessment unavailable ({exc.reason})", code="transient")))
         return Result(patient, ASSESSMENT,
                       orjson.dumps({"patient": patient, "assessment": assessment}))
 
 
-def _error(patient: str, outcome: dict[str, Any]) -> Result:
+    def close(self) -> None:
+        self._evaluator.close()
+        self._loop.close()
+
+
+def _error(patient: str, outcome: dict[str, object]) -> Result:
     return Result(patient, ERROR, orjson.dumps({"patient": patient, "outcome": outcome}))
 
 

@@ -65,9 +65,12 @@ def run_local(spill: PatientSpill, out: OutputFiles, as_of: date, processes: int
     if processes <= 1:
         # One process: no pool to hand patients over to; the rules load here, once.
         evaluator = PatientEvaluator(as_of)
-        for batch in _batches(spill):
-            out.write(evaluator.evaluate(p, b) for p, b in batch)
-            progress.advance(len(batch))
+        try:
+            for batch in _batches(spill):
+                out.write(evaluator.evaluate(p, b) for p, b in batch)
+                progress.advance(len(batch))
+        finally:
+            evaluator.close()
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_load,
