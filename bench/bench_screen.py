@@ -6,8 +6,8 @@ that projects to for 1,000,000 patients on 16 cores.
 
 The export is `fhir_examples/build_bulk.py`'s with ``--corpus`` generated patients (plus the
 example stories and 5 % with partial dates). Each run is a fresh Python process (its own
-peak RSS, read from getrusage: the main process, and the largest process it started, i.e. a
-pool worker or the Spark JVM), timed from start to the last output written (reading,
+peak RSS, VmHWM: the main process, and the largest process it started, i.e. a pool worker or
+the Spark JVM, sampled every half second), timed from start to the last output written (reading,
 grouping, evaluating, the table and the report), and in steady state (from the first
 result to the last: once every process has loaded its rules, which a run of a million patients
 spreads thin; the ratios and the projection use it). A smaller export (``--small``) is run on one
@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -42,43 +42,60 @@ def _one(args: argparse.Namespace) -> int:
     """Child mode: one screen, then its numbers as JSON on stdout."""
     from trd_cds.screen.command import screen
 
+    watcher = _PeakWatcher(os.getpid())
+    watcher.start()
     started = time.perf_counter()
     run = screen(Path(args.source), Path(args.out), AS_OF, engine=args.engine,
                  processes=args.processes, spark_master="local[2]" if args.engine == "spark" else None,
                  show_progress=False)
     seconds = time.perf_counter() - started
-    # Pool workers have exited and been reaped (RUSAGE_CHILDREN); Spark's JVM and its Python
-    # workers are still running: their peaks are read from /proc.
-    largest = max([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                   *_descendant_peaks_kb(os.getpid())])
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    watcher.sample()
     print(json.dumps({"patients": run.evaluated, "seconds": seconds,
-                      "steady_rate": run.steady_rate,
-                      "main_mb": own / 1024, "largest_child_mb": largest / 1024}))
+                      "steady_rate": run.steady_rate, "main_mb": _hwm_kb("self") / 1024,
+                      "largest_child_mb": max(watcher.peaks.values(), default=0) / 1024}))
     return 0
 
 
-def _descendant_peaks_kb(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(fields[1])
-    peaks = []
-    for pid in parents:
-        ancestor = parents.get(pid)
-        while ancestor and ancestor != root:
-            ancestor = parents.get(ancestor)
-        if ancestor == root:
-            try:
-                status = (Path("/proc") / str(pid) / "status").read_text()
-            except OSError:
-                continue
-            peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
-    return peaks
+def _hwm_kb(pid: str) -> int:
+    """The process's peak RSS since it started its program (VmHWM). Not getrusage: Linux
+    carries ru_maxrss over fork and exec, so a child would report its parent's peak."""
+    try:
+        status = (Path("/proc") / pid / "status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines()
+                 if line.startswith("VmHWM:")), 0)
+
+
+class _PeakWatcher(threading.Thread):
+    """Every half second, the peak RSS of each process descending from ``root`` (pool
+    workers, the Spark JVM and its Python workers), kept after they exit."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peaks: dict[int, int] = {}
+
+    def run(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(0.5)
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+        for pid in parents:
+            ancestor = parents.get(pid)
+            while ancestor and ancestor != self.root:
+                ancestor = parents.get(ancestor)
+            if ancestor == self.root:
+                self.peaks[pid] = max(self.peaks.get(pid, 0), _hwm_kb(str(pid)))
 
 
 def _run(source: Path, engine: str, processes: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ lists."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +71,9 @@ class Summary:
 
     def add_error(self, outcome: dict[str, Any]) -> None:
         issues = outcome.get("issue") or [{}]
-        self.errors[str(issues[0].get("diagnostics") or issues[0].get("code") or "error")] += 1
+        reason = str(issues[0].get("diagnostics") or issues[0].get("code") or "error")
+        # "Bundle.entry[3].resource.birthDate must be a date": one reason whatever the entry.
+        self.errors[re.sub(r"\[\d+\]", "[*]", reason)] += 1
 
     def add_input_issue(self, issue: dict[str, Any]) -> None:
         self.input_issues[(str(issue.get("issue")), str(issue.get("resourceType") or ""))] += 1
