@@ -57,3 +57,16 @@ def test_the_example_export_has_the_shapes_it_claims() -> None:
     assert '"reference":"Medication/formulary-' in text
     assert '"birthDate":"19' in text and any(
         f'"birthDate":"{y}"' in text for y in range(1930, 2010))  # a year-only birthDate
+
+
+def test_the_example_export_is_what_its_script_writes(tmp_path: Path) -> None:
+    """fhir_examples/bulk is generated (fhir_examples/build_bulk.py): rerun it after changing
+    the examples, the corpus generator or the value sets it draws codes from."""
+    import build_bulk
+
+    build_bulk.write_export(tmp_path)
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_bytes() for p in BULK.iterdir()}
+    assert sorted(written) == sorted(committed)
+    stale = [name for name in written if written[name] != committed[name]]
+    assert not stale, f"stale: {stale}; run python fhir_examples/build_bulk.py"
