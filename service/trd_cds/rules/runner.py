@@ -36,6 +36,7 @@ _DEFINES = {
     "crisis": "Crisis",
     "details": "Details",
     "dataQuality": "Data Quality",
+    "timeline": "Timeline",
 }
 _TRIAL_FIELDS = ("ingredient", "class", "start", "end", "maxDailyDoseMg", "daysAtAdequateDose",
                  "adequate", "flags", "outcome", "outcomeInferred", "failed", "inCurrentEpisode")
@@ -107,7 +108,7 @@ class TrdRules:
             "crisis": bool(values["crisis"]),
             "evaluationDate": as_of.isoformat(),
             "rulesetVersion": self._version,
-            "details": _details(values["details"], values["trials"] or []),
+            "details": _details(values["details"], values["trials"] or [], values["timeline"]),
             # What the input reading tolerated, then what the rules could not fully use.
             "dataQuality": [*patient.findings, *(values["dataQuality"] or [])],
         }
@@ -147,14 +148,19 @@ def _trial(t: Mapping[str, Any]) -> dict[str, Any]:
     return {k: renamed.get(k) for k in _TRIAL_FIELDS}
 
 
-def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]],
+             timeline: Mapping[str, Any] | None) -> dict[str, Any]:
     out = dict(details or {})
-    # Per-trial facts the cards state (required duration, scores, coverage), in trial order.
+    # Per-trial facts the cards state (required duration, scores and the days they were taken,
+    # coverage), in trial order.
     out["trials"] = [
         {k: t.get(k) for k in ("ingredient", "current", "requiredDays", "minAdequateMg",
-                               "baselineScore", "outcomeScore", "pdc", "interactingDrugs")}
+                               "baselineScore", "baselineDate", "outcomeScore", "outcomeDate",
+                               "pdc", "interactingDrugs")}
         for t in trials
     ]
+    # The evidence the timeline page draws (dose records, augmenters, PHQ-9, procedures).
+    out["timeline"] = dict(timeline or {})
     return out
 
 
