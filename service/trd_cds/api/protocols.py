@@ -6,7 +6,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
+from trd_cds.cards.links import TimelineLaunch
 from trd_cds.fhir.patient_data import PatientData
+
+__all__ = ["CardBuilder", "CrisisSignal", "RulesEngine", "TimelineLaunch"]
 
 
 class RulesEngine(Protocol):
@@ -35,6 +38,7 @@ class CardBuilder(Protocol):
         draft_orders: list[dict[str, Any]],
         order_findings: list[dict[str, Any]],
         patient_id: str | None = None,
+        timeline: TimelineLaunch | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

@@ -18,6 +18,7 @@ from ..errors import unavailable_response
 from ..evaluation import AssessmentUnavailable, Evaluator
 from ..openapi import BUNDLE, EVALUATION, errors, json_body, ok
 from ..state import services
+from .timeline import link_base
 
 router = APIRouter()
 
@@ -49,14 +50,16 @@ def parse_as_of(value: str | None) -> date:
 
 
 async def evaluate_patient(
-    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
+    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None,
+    link_base: str | None = None,
 ) -> dict[str, object]:
     """The /evaluate answer; shared with the `trd-cds evaluate` command.
 
     `issues`, only when the input had problems that were tolerated: an OperationOutcome of
     warnings, one per finding, naming where it is in the Bundle."""
     result = await evaluator.evaluate(
-        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
+        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate,
+        link_base=link_base,
     )
     answer: dict[str, object] = {"assessment": result.assessment, "cards": result.cards}
     issues = warnings_outcome(patient.findings, patient.finding_locations)
@@ -99,7 +102,8 @@ async def evaluate(request: Request) -> Response:
     for item in patient.findings:
         state.metrics.input_findings.labels("evaluate", item["issue"], item["effect"]).inc()
     try:
-        answer = await evaluate_patient(state.evaluator, patient, as_of, validate)
+        answer = await evaluate_patient(state.evaluator, patient, as_of, validate,
+                                        link_base(state.settings, request))
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
     return Response(orjson.dumps(answer), media_type="application/json")

@@ -25,6 +25,7 @@ from ..hook_request import parse_feedback, parse_hook_request
 from ..openapi import CARDS, DISCOVERY, FEEDBACK, HOOK_REQUEST, errors, json_body, ok
 from ..services import SERVICES, ServiceDefinition, discovery_document
 from ..state import Services, services
+from .timeline import link_base
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -113,6 +114,7 @@ async def call_service(service_id: str, request: Request) -> Response:
             service_id=service.id,
             draft_orders=hook.draft_orders,
             validate=validate,
+            link_base=link_base(state.settings, request),
         )
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
