@@ -9,7 +9,7 @@ one too (it names the assessment). CORS is the service's (TRD_CORS_ORIGINS).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import APIRouter, Request
@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from trd_cds.assessment import Assessment, no_orders
 from trd_cds.settings import Settings
 from trd_cds.timeline import STATIC_DIR
 from trd_cds.timeline.handle import HandleRefused
@@ -84,7 +85,8 @@ async def timeline_assessment(request: Request) -> Response:
             404, "this assessment is no longer kept: open the timeline from a new card",
             code="not-found")
     cards = state.evaluator.card_builder(
-        assessment, hook="patient-view", draft_orders=[], order_findings=[])
+        cast(Assessment, assessment), hook="patient-view", draft_orders=[],
+        order_check=no_orders())
     body = {
         "assessment": assessment,
         "cards": [{k: c[k] for k in ("summary", "indicator", "detail") if k in c}
