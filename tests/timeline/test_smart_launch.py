@@ -20,9 +20,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from test_timeline_page import browser  # noqa: F401  (the shared Chromium fixture)
 
 from conftest import ThreadedServer
-from test_timeline_page import browser  # noqa: F401  (the shared Chromium fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "trd-timeline"
@@ -89,10 +89,10 @@ def ehr_and_service() -> Iterator[tuple[FakeEhr, str]]:
             yield ehr, service.url
 
 
-def _wait(browser: Any, script: str) -> Any:
+def _wait(driver: Any, script: str) -> Any:
     deadline = time.monotonic() + 20
     while True:
-        value = browser.execute_script(script)
+        value = driver.execute_script(script)
         if value:
             return value
         assert time.monotonic() < deadline, f"timed out waiting for: {script}"
