@@ -100,6 +100,7 @@ def _open(browser: Any, url: str, name: str) -> dict[str, Any]:
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors  # CSP violations and script errors land here
+    assert browser.execute_script(_CONTRAST) == []
     state: dict[str, Any] = browser.execute_script("""
         const t = window.trdTimeline;
         const sets = c => c.data.datasets.map(d => ({kind: d.trdKind, label: d.label,
@@ -117,6 +118,31 @@ def _open(browser: Any, url: str, name: str) -> dict[str, Any]:
     """)
     assert state["error"] is None, state["error"]
     return state
+
+
+# WCAG 2.1 AA: the contrast of every piece of text against what is behind it (1.4.3): 4.5:1,
+# 3:1 for large text (24 px, or 18.66 px bold).
+_CONTRAST = """
+    const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(v => {
+        v = v / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const alpha = c => { const p = c.match(/[\\d.]+/g); return p.length > 3 ? +p[3] : 1; };
+    const behind = el => { for (let e = el; e; e = e.parentElement) {
+        const bg = getComputedStyle(e).backgroundColor; if (alpha(bg) > 0) return bg; }
+      return 'rgb(255, 255, 255)'; };
+    const low = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own || el.offsetParent === null) continue;
+      const style = getComputedStyle(el);
+      const [a, b] = [lum(style.color), lum(behind(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+      const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+      if (ratio < needed) low.push([el.tagName, el.textContent.slice(0, 40), ratio.toFixed(2)]);
+    }
+    return low;
+"""
 
 
 def _check_against(answer: dict[str, Any], page: dict[str, Any]) -> None:
@@ -252,6 +278,19 @@ def test_the_page_draws_dose_steps_gaps_augmenters_findings_and_procedures(
     markers = [s for s in page["drugs"]["mirtazapine"] if s["kind"] == "data-quality"]
     assert [m["finding"]["resource"] for m in markers] == ["MedicationStatement/ms-mirtazapine"]
     assert "dose-unknown" in {s["flag"] for s in page["drugs"]["mirtazapine"]}
+    # Printed: the charts and the assessment side by side, without the status line.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        layout = browser.execute_script("""
+            const box = id => document.getElementById(id).getBoundingClientRect();
+            return {charts: box('charts').width, aside: box('assessment').left,
+                    chartsRight: box('charts').right,
+                    status: getComputedStyle(document.getElementById('status')).display};""")
+        browser.save_screenshot(str(ARTIFACTS / "rich-print.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert layout["status"] == "none"
+    assert layout["aside"] >= layout["chartsRight"] and layout["charts"] > 400
 
 
 def test_an_expired_or_missing_handle_says_so_on_the_page(service: str, browser: Any) -> None:
@@ -265,3 +304,14 @@ def test_an_expired_or_missing_handle_says_so_on_the_page(service: str, browser:
     # The handle is taken out of the address bar.
     assert "#" not in browser.current_url
     browser.get_log("browser")  # the refused fetch is logged as a 401: expected here
+
+
+def test_the_contrast_check_finds_text_below_aa(service: str, browser: Any) -> None:
+    answer = _evaluate(service, json.loads((EXAMPLES / "classic-trd.json").read_text()))
+    _open(browser, _timeline_url(answer), "classic-trd")
+    low = browser.execute_script("""
+        const p = document.createElement('p'); p.textContent = 'pale';
+        p.style.color = '#aaaaaa'; document.getElementById('assessment').appendChild(p);
+    """ + _CONTRAST)
+    assert [row[1] for row in low] == ["pale"]
+    assert 2.0 < float(low[0][2]) < 2.5  # #aaa on #f3f3f3

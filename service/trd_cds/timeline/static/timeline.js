@@ -103,6 +103,13 @@
     };
   }
 
+  /* The next round number (1 to 10 in small steps, times a power of ten): the dose axis ends there. */
+  function niceCeil(value) {
+    var power = Math.pow(10, Math.floor(Math.log10(value)));
+    var step = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find(function (m) { return m * power >= value; });
+    return step * power;
+  }
+
   function segment(kind, label, from, to, y, style) {
     return Object.assign({
       type: "line", label: label, trdKind: kind,
@@ -186,7 +193,7 @@
         noteText.push(trial.start + " to " + trial.end + ": " + flags.map(function (f) { return FLAG_WORDS[f]; }).join(", "));
       }
     });
-    var yMax = Math.ceil((top || 1) * 1.3);
+    var yMax = niceCeil((top || 1) * 1.3);
     datasets.forEach(function (d) {
       if (d.trdKind === "flag") d.data[0].y = yMax * 0.9;
       if (d.trdKind === "data-quality") d.data[0].y = yMax * 0.7;
