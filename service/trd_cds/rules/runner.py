@@ -177,8 +177,27 @@ def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]],
         for t in trials
     ]
     # The evidence the timeline page draws (dose records, augmenters, PHQ-9, procedures).
-    out["timeline"] = dict(timeline or {})
+    out["timeline"] = _sorted_timeline(timeline or {})
     return cast(Details, out)
+
+
+# The CQL leaves the timeline's lists unsorted (engines disagree on sorting by equal Dates);
+# each list gets one total order here, so the same data always gives the same assessment.
+_TIMELINE_ORDER = {
+    "doseRecords": ("start", "ingredient", "resource", "end"),
+    "augmenters": ("start", "agent", "end"),
+    "phq9": ("takenOn", "score"),
+    "procedures": ("performedOn", "kind"),
+}
+
+
+def _sorted_timeline(timeline: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(timeline)
+    for name, keys in _TIMELINE_ORDER.items():
+        # Each key holds one type (ISO dates as strings, scores as numbers); nulls go last.
+        out[name] = sorted(out.get(name) or [], key=lambda item, keys=keys: tuple(
+            (item.get(k) is None, "" if item.get(k) is None else item.get(k)) for k in keys))
+    return out
 
 
 def _config_parameters(engine: Engine, parameters: Mapping[str, Any]) -> dict[str, Any]:
