@@ -172,3 +172,15 @@ async def test_cors_preflight_allows_the_handle_header_for_listed_origins_only(
     assert "x-launch-handle" in allowed.headers["access-control-allow-headers"].lower()
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_the_page_prefix_opens_no_other_route(
+    make_client: Any, cds_issuer: CdsClientIssuer
+) -> None:
+    async with make_client(cds_issuer.settings()) as client:
+        for path in ("/timeline/../cds-services", "/timeline/%2e%2e/cds-services",
+                     "/timeline/../evaluate", "/timeline/..%2fopenapi.json"):
+            response = await client.get(path)
+            assert response.status_code in {401, 404}, path
+            assert "services" not in response.text, path
+        assert (await client.get("/timeline")).status_code == 401  # not the page's prefix
