@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 SOAK_MINUTES ?= 3
 
-.PHONY: soak ensure-java ensure-chromium bench-screen ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-java ensure-chromium vendor-chartjs bench-screen ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -44,7 +44,7 @@ elm: setup-node
 check-elm: setup-node
 	node cql/tools/build-elm.mjs --check
 
-pytest: setup
+pytest: setup ensure-java ensure-chromium
 	$(BIN)/pytest -q
 
 conformance: setup
@@ -62,9 +62,14 @@ ensure-redis:
 ensure-java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
-# Headless Chromium opens the screen's report.html in the tests (Debian package).
+# Headless Chromium and its driver for the browser tests of the web pages (Debian packages;
+# never a browser downloaded by a test tool).
 ensure-chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+# Refreshes the timeline page's vendored Chart.js from npm (its released minified file).
+vendor-chartjs:
+	bash tools/refresh-chartjs.sh $(CHARTJS_VERSION)
 
 # The service benchmark's load generator (Debian package).
 ensure-wrk:
