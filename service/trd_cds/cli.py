@@ -85,7 +85,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _cql(argv: list[str]) -> int:
-    tool: Any = importlib.import_module("trd_cds.engine.tool")
+    tool: Any = importlib.import_module("trd_cds.cql_tools.tool")
     result = tool.main(argv)
     return int(result or 0)
 

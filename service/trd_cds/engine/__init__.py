@@ -3,7 +3,7 @@
 Typical use::
 
     from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
-    from trd_cds.engine.temporal import DateTime
+    from trd_cds.engine.datatypes.temporal import DateTime
 
     engine = Engine.from_elm_dir("cql/elm")                  # compile once, at start-up
     terminology = ValueSetDirectory.from_directory("cql/valuesets")
@@ -28,12 +28,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .context import MISSING, Context
 from .data import DataProvider, NoData
+from .datatypes.temporal import DateTime
 from .errors import CqlError, CqlEvaluationError, CqlMessageError, ElmError
-from .fhir_provider import FhirDataProvider, FhirElement, FhirPrimitive
-from .library import CompiledLibrary, LibraryManager
-from .temporal import DateTime
+from .fhir.provider import FhirDataProvider, FhirElement, FhirPrimitive
+from .runtime.context import MISSING, Context
+from .runtime.library import CompiledLibrary, LibraryManager
 from .terminology import CodeSystem, TerminologyProvider, ValueSet, ValueSetDirectory
 
 __all__ = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .values import Code, Interval
+from .datatypes.values import Code, Interval
 
 
 class DataProvider(Protocol):

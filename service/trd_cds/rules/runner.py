@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine.datatypes.temporal import DateTime
 from trd_cds.fhir.patient_data import PatientData
 
 from .convert import to_json

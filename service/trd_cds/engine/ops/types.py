@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..datatypes.temporal import Date, DateTime, Time
+from ..datatypes.values import Code, Concept, Interval, Quantity, Ratio
 from ..errors import CqlEvaluationError, ElmError
-from ..fhir_model import FHIR_URI, SYSTEM_URI, fhir_model, split_type_name
-from ..fhir_provider import FhirElement, FhirPrimitive
-from ..registry import Compiler, ElmNode, Evaluator, node
-from ..temporal import Date, DateTime, Time
+from ..fhir.model import FHIR_URI, SYSTEM_URI, fhir_model, split_type_name
+from ..fhir.provider import FhirElement, FhirPrimitive
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import CodeSystem, ValueSet
-from ..values import Code, Concept, Interval, Quantity, Ratio
 
 Matcher = Callable[[Any], bool]
 

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
+from ..errors import CqlEvaluationError
 from . import ucum
-from .errors import CqlEvaluationError
 
 
 @dataclass(frozen=True, slots=True)

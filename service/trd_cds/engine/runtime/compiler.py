@@ -18,8 +18,8 @@ import pkgutil
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..errors import CqlError, CqlEvaluationError, ElmError
 from .context import MISSING, Context
-from .errors import CqlError, CqlEvaluationError, ElmError
 from .registry import NODES, ElmNode, Evaluator
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def fault(
 @cache
 def register_all_operators() -> int:
     """Import every module of ``engine.ops``: each registers the node types it compiles."""
-    from . import ops
+    from .. import ops
 
     for module in pkgutil.iter_modules(ops.__path__):
         importlib.import_module(f"{ops.__name__}.{module.name}")

@@ -29,7 +29,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from .errors import CqlEvaluationError, ElmError
+from ..errors import CqlEvaluationError, ElmError
 from .values import Quantity, Uncertainty
 
 

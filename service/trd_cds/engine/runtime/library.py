@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ElmError
+from ..errors import ElmError
 
 if TYPE_CHECKING:
     from .registry import Evaluator
@@ -156,7 +156,7 @@ class LibraryManager:
         return found
 
     def _index(self, lib: dict[str, Any]) -> CompiledLibrary:
-        from .ops.types import operand_type_key
+        from ..ops.types import operand_type_key
 
         name = lib["identifier"]["id"]
         includes = {

@@ -118,7 +118,7 @@ def _element_type(spec: Any) -> ElementType:
 def fhir_model() -> FhirModel:
     """The FHIR 4.0.1 model, loaded once per process (about 20 ms)."""
     text = (
-        resources.files("trd_cds.engine")
+        resources.files("trd_cds.engine.fhir")
         .joinpath("data/fhir-4.0.1-model.json")
         .read_text(encoding="utf-8")
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import ElmError
+from ..errors import ElmError
 
 if TYPE_CHECKING:
     from .context import Context
