@@ -32,8 +32,9 @@ from .data import DataProvider, NoData
 from .datatypes.temporal import DateTime
 from .errors import CqlError, CqlEvaluationError, CqlMessageError, ElmError
 from .fhir.provider import FhirDataProvider, FhirElement, FhirPrimitive
+from .runtime.compiled import CompiledLibrary
 from .runtime.context import MISSING, Context
-from .runtime.library import CompiledLibrary, LibraryManager
+from .runtime.library import LibraryManager
 from .terminology import CodeSystem, TerminologyProvider, ValueSet, ValueSetDirectory
 
 __all__ = [

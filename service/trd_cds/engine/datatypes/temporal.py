@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import CqlEvaluationError, ElmError
-from .values import Quantity, Uncertainty
+from .structured import Quantity, Uncertainty
 
 
 class InvalidTemporalValue(CqlEvaluationError, ValueError):

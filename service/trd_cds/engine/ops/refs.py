@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..errors import ElmError
+from ..runtime.compiled import CompiledLibrary, FunctionEntry
 from ..runtime.compiler import LibraryCompiler, fault
 from ..runtime.context import Context
-from ..runtime.library import CompiledLibrary, FunctionEntry
 from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operand_nodes
 from .structure import get_property
 from .types import matcher, static_type_key, type_key

@@ -10,9 +10,9 @@ from typing import Any, cast
 
 from ..datatypes.values import Code, Concept
 from ..errors import CqlEvaluationError, ElmError
+from ..runtime.compiled import CompiledLibrary
 from ..runtime.compiler import LibraryCompiler
 from ..runtime.context import Context
-from ..runtime.library import CompiledLibrary
 from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import CodeSystem, TerminologyProvider, ValueSet
 

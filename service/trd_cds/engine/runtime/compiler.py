@@ -16,14 +16,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from ..errors import CqlError, CqlEvaluationError, ElmError
+from .compiled import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
 from .context import MISSING, Context
 from .registry import NODES, ElmNode, Evaluator
-
-if TYPE_CHECKING:
-    from .library import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
 
 
 def fault(
