@@ -269,7 +269,10 @@ def test_instance_of_fhir_types_builds_fhir_values() -> None:
     from trd_cds.engine.runtime.library import LibraryManager
 
     manager = LibraryManager()
-    manager.load([elm_library("I")])
+    lib = elm_library("I")
+    lib["library"]["usings"] = {"def": [{"localIdentifier": "FHIR", "uri": "http://hl7.org/fhir",
+                                         "version": "4.0.1"}]}
+    manager.load([lib])
     compiler = LibraryCompiler(manager.get("I"))
     coding = compiler.compile({
         "type": "Instance", "classType": "{http://hl7.org/fhir}Coding", "element": [

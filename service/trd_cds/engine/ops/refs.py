@@ -105,7 +105,7 @@ def compile_function_ref(elm: ElmNode, c: Compiler) -> Evaluator:
         return _call(chosen[0], args, lib.name)
     # Overloads the static types do not decide (e.g. a choice-typed argument): pick at run
     # time the first overload whose operand types all match.
-    options = [(_invoker(fn, lib.name), [matcher(k) for k in fn.operand_types])
+    options = [(_invoker(fn, lib.name), [matcher(k, lib.fhir_model) for k in fn.operand_types])
                for fn in chosen]
     locator = elm.get("locator")
 

@@ -149,7 +149,9 @@ def compile_instance(elm: ElmNode, c: Compiler) -> Evaluator:
     uri, local = split_type_name(elm["classType"])
     elements = [(e["name"], c.compile(e["value"])) for e in elm.get("element") or []]
     if uri == FHIR_URI:
-        model = fhir_model()
+        model = c.fhir_model
+        if model is None:
+            raise ElmError(f"FHIR type {local} in a library without using FHIR")
         if not model.has_type(local):
             raise ElmError(f"unknown FHIR type {local}")
         if model.primitive_type(local) is not None:

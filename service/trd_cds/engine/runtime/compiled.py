@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import ElmError
+from ..fhir.model import FhirModel
 from .registry import Evaluator
 
 
@@ -72,6 +73,8 @@ class CompiledLibrary:
     codes: dict[str, dict[str, Any]]
     concepts: dict[str, dict[str, Any]]
     manager: LibrarySource
+    # The FHIR model of the library's ``using FHIR version``; None when it uses only System.
+    fhir_model: FhirModel | None = None
     compiled: bool = False
 
     def included(self, alias: str | None) -> CompiledLibrary:

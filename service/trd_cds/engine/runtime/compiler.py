@@ -60,6 +60,7 @@ class LibraryCompiler:
         register_all_operators()
         self.library = library
         self.library_name = library.name
+        self.fhir_model = library.fhir_model
         self.define_name: str | None = None
         self._scopes: list[dict[str, int]] = []
         # Types of the nodes being compiled, outermost first (see parent_type).

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ElmError
+from ..fhir.model import FhirModel, model_for
 from ..ops.types import operand_type_key
 from .compiled import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
 from .compiler import LibraryCompiler
@@ -25,6 +26,21 @@ def _defs(section: dict[str, Any] | None) -> list[dict[str, Any]]:
         return []
     found = section.get("def", [])
     return found if isinstance(found, list) else []
+
+
+def _model_of(lib: dict[str, Any], name: str) -> FhirModel | None:
+    """The FHIR model a library declares (``using FHIR version '4.0.1'``), None for System only."""
+    found: FhirModel | None = None
+    for using in _defs(lib.get("usings")):
+        uri = using.get("uri")
+        if not isinstance(uri, str):
+            raise ElmError("using without a model uri", library=name)
+        try:
+            model = model_for(uri, using.get("version"))
+        except ElmError as e:
+            raise e.located(library=name) from None
+        found = model or found
+    return found
 
 
 class LibraryManager:
@@ -133,6 +149,7 @@ class LibraryManager:
             codes={d["name"]: d for d in _defs(lib.get("codes"))},
             concepts={d["name"]: d for d in _defs(lib.get("concepts"))},
             manager=self,
+            fhir_model=_model_of(lib, name),
         )
 
     def _next_cache_index(self) -> int:
