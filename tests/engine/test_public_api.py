@@ -81,6 +81,38 @@ def test_the_import_walk_sees_relative_and_function_level_imports() -> None:
     assert "trd_cds.engine.runtime.compiler" in structure  # also imported inside functions
 
 
+def _module_name(path: Path) -> str:
+    name = ".".join(path.relative_to(ROOT / "service").with_suffix("").parts)
+    return name.removesuffix(".__init__")
+
+
+def test_the_engine_has_no_import_cycles() -> None:
+    files = {_module_name(p): p for p in ENGINE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        deps = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line, module in _imported_modules(path):
+            # 'from .. import values' imports the module trd_cds.engine.datatypes.values.
+            subs = {f"{module}.{a.name}" for n in ast.walk(tree)
+                    if isinstance(n, ast.ImportFrom) and n.lineno == line for a in n.names}
+            deps |= (subs & files.keys()) or ({module} & files.keys())
+        graph[name] = deps - {name}
+    cycles = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen = set()
+        while stack:
+            current, path = stack.pop()
+            for nxt in graph[current]:
+                if nxt == start:
+                    cycles.append(" -> ".join([*path, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    assert cycles == []
+
+
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "redis", "httpx", "pydantic",
                 "pydantic_settings", "orjson", "prometheus_client", "jwt", "fhir")
 
