@@ -13,7 +13,7 @@ The public API is what this module exports::
         data=FhirDataProvider(resources),                    # one patient's FHIR JSON dicts
         now=date(2025, 3, 1),                                # as-of: fixed for the evaluation
         terminology=terminology,
-        parameters={"TRDConfig.MinimumAdequateTrialWeeks": 6},  # optional overrides
+        parameters={"TRDConfig.AdequateTrialDays": 56},     # optional overrides
         expressions=["Has TRD"],                             # optional: only these defines
     )                                                        # -> {define name: CQL value}
 
@@ -25,7 +25,8 @@ The public API is what this module exports::
   ``datetime`` or a ``date`` (midnight UTC); see :func:`evaluation_time`.
 * Results and parameters are CQL values as Python objects: ``bool``, ``int``, ``Decimal``,
   ``str``, ``list``, :class:`Date`, :class:`DateTime`, :class:`Time`, :class:`Quantity`,
-  :class:`Ratio`, :class:`Code`, :class:`Concept`, :class:`Interval`, :class:`CqlTuple`, and
+  :class:`Ratio`, :class:`Code`, :class:`Concept`, :class:`Interval`, :class:`CqlTuple`,
+  :class:`Uncertainty` (an Integer known to a range), and
   the FHIR provider's :class:`FhirElement` and :class:`FhirPrimitive`.
 
 An :class:`Engine` is immutable after loading and thread-safe: every evaluation builds its own
@@ -45,7 +46,7 @@ from typing import Any
 
 from .data import DataProvider, NoData
 from .datatypes.temporal import Date, DateTime, Time
-from .datatypes.values import Code, Concept, CqlTuple, Interval, Quantity, Ratio
+from .datatypes.values import Code, Concept, CqlTuple, Interval, Quantity, Ratio, Uncertainty
 from .errors import CqlError, CqlEvaluationError, CqlMessageError, ElmError
 from .fhir.provider import FhirDataProvider, FhirElement, FhirPrimitive
 from .runtime.compiled import CompiledLibrary
@@ -78,6 +79,7 @@ __all__ = [
     "Ratio",
     "TerminologyProvider",
     "Time",
+    "Uncertainty",
     "ValueSet",
     "ValueSetDirectory",
     "evaluation_time",
