@@ -14,7 +14,7 @@ The public API is what this module exports::
         now=date(2025, 3, 1),                                # as-of: fixed for the evaluation
         terminology=terminology,
         parameters={"TRDConfig.AdequateTrialDays": 56},     # optional overrides
-        expressions=["Has TRD"],                             # optional: only these defines
+        expressions=["TRD Status"],                          # optional: only these defines
     )                                                        # -> {define name: CQL value}
 
 * ``data`` is any :class:`DataProvider` (``retrieve(data_type, ...)`` returning model objects);
