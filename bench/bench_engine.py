@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "service"))
 
 from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory  # noqa: E402
-from trd_cds.engine.temporal import DateTime  # noqa: E402
+from trd_cds.engine.datatypes.temporal import DateTime  # noqa: E402
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"

@@ -8,7 +8,7 @@
 //   node cql/tools/reference-run.mjs --check [--library NAME ...] [--bundles ...] [--unordered]
 //        [--corpus N] [--seed S] [--jobs N] [--differences FILE] [--show-documented]
 //        The reference comparison (`make compare`): runs our engine too (`python -m
-//        trd_cds.engine.tool run`, same ELM, same bundles) and compares every define's value,
+//        trd_cds.cql_tools.tool run`, same ELM, same bundles) and compares every define's value,
 //        value by value. Without --library every library in the ELM folder that has
 //        Patient-context defines is checked (FHIRHelpers excluded); without --bundles every
 //        Bundle in fhir_examples/ is used, plus a corpus of --corpus patients (default 200, 0
@@ -479,7 +479,7 @@ function commonArgs(opts) {
 
 // Our engine over all libraries in one process: {library: {patient: row}}.
 async function oursRunAll(opts, libraries) {
-  const args = ["-m", "trd_cds.engine.tool", "run", ...commonArgs(opts)];
+  const args = ["-m", "trd_cds.cql_tools.tool", "run", ...commonArgs(opts)];
   for (const library of libraries) args.push("--library", library);
   args.push("--by-library", "--bundle", ...opts.bundles);
   return JSON.parse(await runProcess(pythonExecutable(), args, "our engine"));

@@ -116,7 +116,7 @@ def _screen(args: argparse.Namespace) -> int:
 
 
 def _cql(argv: list[str]) -> int:
-    tool: Any = importlib.import_module("trd_cds.engine.tool")
+    tool: Any = importlib.import_module("trd_cds.cql_tools.tool")
     result = tool.main(argv)
     return int(result or 0)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from trd_cds.engine.context import Context
-from trd_cds.engine.registry import NODES, ElmNode, Evaluator
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import NODES, ElmNode, Evaluator
 
 SYSTEM = "{urn:hl7-org:elm-types:r1}"
 NEW_YEAR_2024 = DateTime(2024, 1, 1, 0, 0, 0, 0, Decimal(0))

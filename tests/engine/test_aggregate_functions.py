@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from trd_cds.engine import values
+from trd_cds.engine.datatypes import values
+from trd_cds.engine.datatypes.temporal import DateTime, Time
+from trd_cds.engine.datatypes.values import Quantity
 from trd_cds.engine.ops.aggregate import aggregate_function
-from trd_cds.engine.temporal import DateTime, Time
-from trd_cds.engine.values import Quantity
 
 
 def agg(name: str, lst: Any, result_type: str | None = None) -> Any:

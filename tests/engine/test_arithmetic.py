@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from elm_stubs import SYSTEM, Stub, const
 
-from trd_cds.engine import temporal
-from trd_cds.engine.context import Context
+from trd_cds.engine.datatypes import temporal
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import Quantity, Uncertainty
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.ops import arithmetic  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import Quantity, Uncertainty
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import ElmNode
 
 
 def ctx() -> Context:

@@ -11,9 +11,9 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import Uncertainty
 from trd_cds.engine.errors import CqlMessageError
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import Uncertainty
 
 NOW = DateTime(2024, 3, 1, 0, 0, 0, 0, Decimal(0))
 

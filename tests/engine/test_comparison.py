@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from elm_stubs import SYSTEM, const, evaluate
 
+from trd_cds.engine.datatypes.temporal import DateTime, Time
+from trd_cds.engine.datatypes.values import Quantity, Uncertainty
 from trd_cds.engine.ops import comparison  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
-from trd_cds.engine.temporal import DateTime, Time
-from trd_cds.engine.values import Quantity, Uncertainty
+from trd_cds.engine.runtime.registry import ElmNode
 
 D = Decimal
 

@@ -19,8 +19,8 @@ from trd_cds.engine import (
     FhirElement,
     FhirPrimitive,
 )
-from trd_cds.engine.temporal import DateTime
-from trd_cds.engine.values import Code, Concept, CqlTuple, Quantity, Ratio
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.datatypes.values import Code, Concept, CqlTuple, Quantity, Ratio
 
 NOW = DateTime(2025, 1, 1)
 
@@ -265,11 +265,14 @@ class TestTranslated:
 
 
 def test_instance_of_fhir_types_builds_fhir_values() -> None:
-    from trd_cds.engine.compiler import LibraryCompiler
-    from trd_cds.engine.library import LibraryManager
+    from trd_cds.engine.runtime.compiler import LibraryCompiler
+    from trd_cds.engine.runtime.library import LibraryManager
 
     manager = LibraryManager()
-    manager.load([elm_library("I")])
+    lib = elm_library("I")
+    lib["library"]["usings"] = {"def": [{"localIdentifier": "FHIR", "uri": "http://hl7.org/fhir",
+                                         "version": "4.0.1"}]}
+    manager.load([lib])
     compiler = LibraryCompiler(manager.get("I"))
     coding = compiler.compile({
         "type": "Instance", "classType": "{http://hl7.org/fhir}Coding", "element": [

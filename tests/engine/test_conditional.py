@@ -9,7 +9,7 @@ from elm_stubs import BOOM, evaluate
 from elm_stubs import const as c
 
 from trd_cds.engine.ops import conditional  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
+from trd_cds.engine.runtime.registry import ElmNode
 
 
 def run(node: ElmNode) -> Any:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from trd_cds.engine.conformance import checkout_dir
+from trd_cds.cql_tools.conformance import checkout_dir
+from trd_cds.cql_tools.tool import evaluate_bundles
 from trd_cds.engine.encoding import compare_results
-from trd_cds.engine.tool import evaluate_bundles
 
 ROOT = checkout_dir()
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from trd_cds.engine import conformance as cf
-from trd_cds.engine import tool
+from trd_cds.cql_tools import conformance as cf
+from trd_cds.cql_tools import tool
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import Code, CqlTuple, Interval, Quantity
 from trd_cds.engine.errors import CqlEvaluationError, ElmError
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import Code, CqlTuple, Interval, Quantity
 
 SUITE = """<?xml version="1.0" encoding="utf-8"?>
 <tests xmlns="http://hl7.org/fhirpath/tests" name="MiniTest" version="1.0">
@@ -262,7 +262,7 @@ def test_full_suite_does_not_regress() -> None:
 
 
 def test_uncertain_results_match_the_suites_closed_interval() -> None:
-    from trd_cds.engine.values import Uncertainty
+    from trd_cds.engine.datatypes.values import Uncertainty
 
     assert cf.same_value(Uncertainty(4, 5), Interval(4, 5))
     assert cf.same_value(Interval(4, 5), Uncertainty(4, 5))

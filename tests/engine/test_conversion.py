@@ -11,7 +11,8 @@ from cql_translate import needs_translator, translate
 from elm_stubs import SYSTEM, Stub, const
 
 from trd_cds.engine import Engine
-from trd_cds.engine.context import Context
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import Code, Concept, Quantity, Ratio
 from trd_cds.engine.errors import ElmError
 from trd_cds.engine.ops import conversion
 from trd_cds.engine.ops.conversion import (
@@ -28,9 +29,8 @@ from trd_cds.engine.ops.conversion import (
     to_string,
     to_time,
 )
-from trd_cds.engine.registry import NODES, ElmNode
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import Code, Concept, Quantity, Ratio
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import NODES, ElmNode
 
 D = Decimal
 

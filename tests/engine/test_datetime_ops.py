@@ -11,12 +11,12 @@ from cql_translate import needs_translator, translate
 from elm_stubs import SYSTEM, Stub, const
 
 from trd_cds.engine import Engine
-from trd_cds.engine.context import Context
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import Uncertainty
 from trd_cds.engine.errors import CqlEvaluationError, ElmError
 from trd_cds.engine.ops import datetime as datetime_ops  # noqa: F401  (registers the nodes)
-from trd_cds.engine.registry import ElmNode
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import Uncertainty
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import ElmNode
 
 D = Decimal
 NOW = DateTime(2024, 3, 1, 9, 30, 15, 250, D(-5))

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from trd_cds.engine.encoding import compare_results, encode, encode_error
-from trd_cds.engine.errors import CqlEvaluationError
-from trd_cds.engine.fhir_provider import FhirElement, FhirPrimitive
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import (
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import (
     Code,
     Concept,
     CqlTuple,
@@ -18,6 +15,9 @@ from trd_cds.engine.values import (
     Ratio,
     Uncertainty,
 )
+from trd_cds.engine.encoding import compare_results, encode, encode_error
+from trd_cds.engine.errors import CqlEvaluationError
+from trd_cds.engine.fhir.provider import FhirElement, FhirPrimitive
 
 
 def test_scalars() -> None:
@@ -149,7 +149,7 @@ def test_valueset_references() -> None:
 
 
 def test_parameter_values_decode_from_the_encoding() -> None:
-    from trd_cds.engine.tool import as_of_now, decode_value
+    from trd_cds.cql_tools.tool import as_of_now, decode_value
     values = [Date(2024, 3, 1), DateTime(2024, 3, 1, 10, 30, 0, 0, Decimal(0)), Time(8, 15),
               Quantity(Decimal("2.5"), "mg"), Interval(1, 5, True, False),
               Code("c", "s", None, "d"), [1, "x", True]]

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from elm_stubs import NEW_YEAR_2024, Stub, const
 
-from trd_cds.engine.context import Context
 from trd_cds.engine.errors import CqlMessageError
 from trd_cds.engine.ops import errors  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import NODES, ElmNode
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import NODES, ElmNode
 
 
 def message(source: Any, condition: bool | None, code: str, severity: str,

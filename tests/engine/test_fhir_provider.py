@@ -19,9 +19,9 @@ from trd_cds.engine import (
     FhirPrimitive,
     ValueSetDirectory,
 )
-from trd_cds.engine.fhir_model import fhir_model
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import Code, Concept, Interval, Quantity
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import Code, Concept, Interval, Quantity
+from trd_cds.engine.fhir.model import fhir_model
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
@@ -299,16 +299,16 @@ MODEL_INFO = (Path(__file__).resolve().parents[2] / "cql" / "node_modules" / "cq
 
 @pytest.mark.skipif(not MODEL_INFO.exists(), reason="needs cql/node_modules (make setup-node)")
 def test_committed_model_json_is_generated_from_the_model_info() -> None:
-    from trd_cds.engine import fhir_model_build
+    from trd_cds.cql_tools import fhir_model_build
 
-    committed = json.loads(resources.files("trd_cds.engine").joinpath(
+    committed = json.loads(resources.files("trd_cds.engine.fhir").joinpath(
         "data/fhir-4.0.1-model.json").read_text(encoding="utf-8"))
     assert fhir_model_build.build(MODEL_INFO.read_text(encoding="utf-8")) == committed
 
 
 def test_fhir_primitives_compare_by_their_values() -> None:
-    from trd_cds.engine import values
-    from trd_cds.engine.temporal import Precision
+    from trd_cds.engine.datatypes import values
+    from trd_cds.engine.datatypes.temporal import Precision
 
     ten = FhirPrimitive("dateTime", DateTime(2024, 1, 1, 10))
     noon = FhirPrimitive("dateTime", DateTime(2024, 1, 1, 12))

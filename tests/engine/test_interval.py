@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Precision, Time
+from trd_cds.engine.datatypes.values import Interval, Quantity, equal, interval_end, interval_start
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.ops import interval as iv_ops
 from trd_cds.engine.ops.interval import (
@@ -43,8 +45,6 @@ from trd_cds.engine.ops.interval import (
     union,
     width,
 )
-from trd_cds.engine.temporal import Date, DateTime, Precision, Time
-from trd_cds.engine.values import Interval, Quantity, equal, interval_end, interval_start
 
 D = Decimal
 I = Interval  # noqa: E741
@@ -536,7 +536,7 @@ class FakeCompiler:
         if elm["type"] == "Const":
             value = elm["value"]
             return lambda ctx: value
-        from trd_cds.engine.registry import NODES
+        from trd_cds.engine.runtime.registry import NODES
 
         return NODES[elm["type"]](elm, self)
 
@@ -607,7 +607,7 @@ def test_collapse_and_expand_nodes() -> None:
 
 
 def test_every_interval_node_is_registered() -> None:
-    from trd_cds.engine.registry import NODES
+    from trd_cds.engine.runtime.registry import NODES
 
     for name in ("Interval", "Start", "End", "Width", "Size", "PointFrom", "Contains", "In",
                  "ProperContains", "ProperIn", "Includes", "IncludedIn", "ProperIncludes",

@@ -8,8 +8,8 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import ElmError, Engine, LibraryManager
-from trd_cds.engine.temporal import DateTime
-from trd_cds.engine.values import Interval
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.datatypes.values import Interval
 
 pytestmark = needs_translator
 

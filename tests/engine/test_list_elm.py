@@ -11,11 +11,11 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine
-from trd_cds.engine.compiler import register_all_operators
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.datatypes.values import CqlTuple, Quantity
 from trd_cds.engine.errors import CqlEvaluationError
-from trd_cds.engine.registry import NODES
-from trd_cds.engine.temporal import DateTime
-from trd_cds.engine.values import CqlTuple, Quantity
+from trd_cds.engine.runtime.compiler import register_all_operators
+from trd_cds.engine.runtime.registry import NODES
 
 # Importing the operator families registers them; only then can NODES be asked.
 QUANTITY_LITERALS = register_all_operators() > 0 and "Quantity" in NODES

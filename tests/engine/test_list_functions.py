@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import CqlTuple, Quantity
 from trd_cds.engine.ops.list import (
     list_contains,
     list_distinct,
@@ -22,8 +24,6 @@ from trd_cds.engine.ops.list import (
     list_union,
     sort_values,
 )
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import CqlTuple, Quantity
 
 
 def dt(*parts: int) -> DateTime:
@@ -36,7 +36,7 @@ def t(h: int, m: int | None = None, s: int | None = None, ms: int | None = None)
 
 def same(actual: Any, expected: Any) -> bool:
     """Element-wise CQL equivalence of two result lists (or scalars)."""
-    from trd_cds.engine import values
+    from trd_cds.engine.datatypes import values
 
     return values.equivalent(actual, expected)
 
@@ -290,7 +290,7 @@ class TestMembershipStrategies:
         assert list_distinct([1, Decimal("1.0"), 2]) == [1, 2]
 
     def test_resources_from_the_fhir_provider(self) -> None:
-        from trd_cds.engine.fhir_provider import FhirElement
+        from trd_cds.engine.fhir.provider import FhirElement
 
         doc = {"resourceType": "Condition", "id": "c1", "code": {"text": "MDD"}}
         first, again = FhirElement("Condition", doc), FhirElement("Condition", dict(doc))
@@ -299,7 +299,7 @@ class TestMembershipStrategies:
         assert list_except([first, other], [doc]) == [other]
 
     def test_codes(self) -> None:
-        from trd_cds.engine.values import Code
+        from trd_cds.engine.datatypes.values import Code
 
         sertraline = Code("36437", "http://www.nlm.nih.gov/research/umls/rxnorm")
         same_code = Code("36437", "http://www.nlm.nih.gov/research/umls/rxnorm")

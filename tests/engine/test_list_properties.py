@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trd_cds.engine import values
+from trd_cds.engine.datatypes import values
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import Code
 from trd_cds.engine.ops.list import (
     list_distinct,
     list_except,
@@ -17,8 +19,6 @@ from trd_cds.engine.ops.list import (
     list_intersect,
     list_union,
 )
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import Code
 
 
 def same(a: Any, b: Any) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from elm_stubs import BOOM, const, evaluate
 
 from trd_cds.engine.ops import logical  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
+from trd_cds.engine.runtime.registry import ElmNode
 
 T, F, N = True, False, None
 

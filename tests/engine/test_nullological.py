@@ -6,9 +6,9 @@ from typing import Any
 
 from elm_stubs import BOOM, evaluate
 
+from trd_cds.engine.datatypes.temporal import Time
 from trd_cds.engine.ops import nullological  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
-from trd_cds.engine.temporal import Time
+from trd_cds.engine.runtime.registry import ElmNode
 
 LIST_TYPE = {"type": "ListTypeSpecifier",
              "elementType": {"type": "NamedTypeSpecifier", "name": "{urn:hl7-org:elm-types:r1}Any"}}

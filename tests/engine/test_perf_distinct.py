@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import CqlTuple, Interval, Uncertainty
 from trd_cds.engine.ops.query import _fingerprint, _same, distinct_rows
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import CqlTuple, Interval, Uncertainty
 
 
 def pairwise_distinct(rows: list[Any]) -> list[Any]:

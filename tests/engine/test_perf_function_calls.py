@@ -12,8 +12,8 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine, FhirDataProvider
+from trd_cds.engine.datatypes.temporal import DateTime
 from trd_cds.engine.ops.refs import is_quiet
-from trd_cds.engine.temporal import DateTime
 
 pytestmark = needs_translator
 

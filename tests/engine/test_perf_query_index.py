@@ -13,8 +13,8 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine
+from trd_cds.engine.datatypes.temporal import DateTime
 from trd_cds.engine.ops import query_index
-from trd_cds.engine.temporal import DateTime
 
 pytestmark = needs_translator
 

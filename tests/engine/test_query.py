@@ -9,8 +9,8 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import Engine
-from trd_cds.engine.temporal import DateTime
-from trd_cds.engine.values import CqlTuple
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.datatypes.values import CqlTuple
 
 pytestmark = needs_translator
 

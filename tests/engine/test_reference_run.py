@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from cql_translate import needs_translator, translate
 
+from trd_cds.cql_tools.tool import as_of_now, main
 from trd_cds.engine import Engine
-from trd_cds.engine.tool import as_of_now, main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "fhir_examples" / "classic-trd.json"

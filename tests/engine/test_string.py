@@ -9,7 +9,7 @@ from elm_stubs import SYSTEM, evaluate
 from elm_stubs import const as c
 
 from trd_cds.engine.ops import string  # noqa: F401  (registers the node types)
-from trd_cds.engine.registry import ElmNode
+from trd_cds.engine.runtime.registry import ElmNode
 
 
 def op(kind: str, *operands: Any, sig: list[dict[str, Any]] | None = None) -> Any:

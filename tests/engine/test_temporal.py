@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trd_cds.engine.errors import CqlEvaluationError
-from trd_cds.engine.temporal import (
+from trd_cds.engine.datatypes.temporal import (
     MAX_DATETIME,
     MAX_TIME,
     MIN_DATE,
@@ -27,7 +26,8 @@ from trd_cds.engine.temporal import (
     difference_between,
     duration_between,
 )
-from trd_cds.engine.values import Quantity, Uncertainty
+from trd_cds.engine.datatypes.values import Quantity, Uncertainty
+from trd_cds.engine.errors import CqlEvaluationError
 
 D = Decimal
 P = Precision

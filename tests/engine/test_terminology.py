@@ -10,9 +10,9 @@ import pytest
 from cql_translate import needs_translator, translate
 
 from trd_cds.engine import CqlEvaluationError, Engine, ValueSetDirectory
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.datatypes.values import Code, Concept
 from trd_cds.engine.terminology import TerminologyError
-from trd_cds.engine.values import Code, Concept
 
 SYS = "http://example.org/sys"
 OTHER = "http://example.org/other"

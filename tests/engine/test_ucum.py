@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trd_cds.engine import ucum
-from trd_cds.engine.values import Quantity, compare
+from trd_cds.engine.datatypes import ucum
+from trd_cds.engine.datatypes.values import Quantity, compare
 
 
 @pytest.mark.parametrize(

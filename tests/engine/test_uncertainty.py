@@ -14,16 +14,17 @@ from elm_stubs import SYSTEM, Stub, const
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trd_cds.engine import Engine, values
-from trd_cds.engine.context import Context
+from trd_cds.engine import Engine
+from trd_cds.engine.datatypes import values
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import CqlTuple, Interval, Quantity, Uncertainty
 from trd_cds.engine.encoding import encode
 from trd_cds.engine.errors import CqlEvaluationError
 from trd_cds.engine.ops import arithmetic, conversion  # noqa: F401  (registers the nodes)
 from trd_cds.engine.ops.aggregate import aggregate_function
 from trd_cds.engine.ops.list import sort_values
-from trd_cds.engine.registry import ElmNode
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import CqlTuple, Interval, Quantity, Uncertainty
+from trd_cds.engine.runtime.context import Context
+from trd_cds.engine.runtime.registry import ElmNode
 
 D = Decimal
 NOW = DateTime(2024, 3, 1, 0, 0, 0, 0, Decimal(0))

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from trd_cds.engine.errors import CqlEvaluationError
-from trd_cds.engine.temporal import Date, DateTime, Time
-from trd_cds.engine.values import (
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import (
     Code,
     Concept,
     CqlTuple,
@@ -28,6 +27,7 @@ from trd_cds.engine.values import (
     uncertainty_add,
     uncertainty_subtract,
 )
+from trd_cds.engine.errors import CqlEvaluationError
 
 D = Decimal
 
@@ -248,7 +248,7 @@ def test_uncertainty_arithmetic() -> None:
 
 
 def test_closed_null_bounds_are_the_limits_of_the_point_type() -> None:
-    from trd_cds.engine.values import interval_end, interval_start
+    from trd_cds.engine.datatypes.values import interval_end, interval_start
 
     assert interval_start(Interval(None, 5, point_type="{urn:hl7-org:elm-types:r1}Integer")) \
         == -2147483648

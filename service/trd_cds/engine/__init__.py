@@ -1,60 +1,108 @@
-"""The CQL engine: loads ELM JSON, compiles it once to Python closures, evaluates it.
+"""A CQL 1.5 engine: loads ELM JSON, compiles it once to Python closures, evaluates it.
 
-Typical use::
+It depends on nothing else of the service (a test checks that), so it can be used on its own.
+The public API is what this module exports::
 
+    from datetime import date
     from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
-    from trd_cds.engine.temporal import DateTime
 
     engine = Engine.from_elm_dir("cql/elm")                  # compile once, at start-up
     terminology = ValueSetDirectory.from_directory("cql/valuesets")
     results = engine.evaluate(
         "TRDAssessment",
         data=FhirDataProvider(resources),                    # one patient's FHIR JSON dicts
-        now=DateTime.parse("2025-03-01T12:00:00Z"),          # fixed for the whole evaluation
+        now=date(2025, 3, 1),                                # as-of: fixed for the evaluation
         terminology=terminology,
-        parameters={"Measurement Period": ...},              # optional overrides
-        expressions=["Has TRD"],                             # optional: only these defines
+        parameters={"TRDConfig.AdequateTrialDays": 56},     # optional overrides
+        expressions=["TRD Status"],                          # optional: only these defines
     )                                                        # -> {define name: CQL value}
+
+* ``data`` is any :class:`DataProvider` (``retrieve(data_type, ...)`` returning model objects);
+  :class:`FhirDataProvider` reads FHIR R4 JSON. Without it every retrieve is empty.
+* ``terminology`` is any :class:`TerminologyProvider` (value set membership and expansion);
+  :class:`ValueSetDirectory` reads FHIR ValueSet JSON files.
+* ``now`` is the evaluation time (``Now()``, ``Today()``): a :class:`DateTime`, an aware
+  ``datetime`` or a ``date`` (midnight UTC); see :func:`evaluation_time`.
+* Results and parameters are CQL values as Python objects: ``bool``, ``int``, ``Decimal``,
+  ``str``, ``list``, :class:`Date`, :class:`DateTime`, :class:`Time`, :class:`Quantity`,
+  :class:`Ratio`, :class:`Code`, :class:`Concept`, :class:`Interval`, :class:`CqlTuple`,
+  :class:`Uncertainty` (an Integer known to a range), and
+  the FHIR provider's :class:`FhirElement` and :class:`FhirPrimitive`.
 
 An :class:`Engine` is immutable after loading and thread-safe: every evaluation builds its own
 :class:`Context`. Evaluation runs in the Patient context over the data provider's patient;
-``Unfiltered`` defines see the same provider. Errors are :class:`errors.CqlError` subclasses
-naming library, define and ELM locator.
+``Unfiltered`` defines see the same provider. The FHIR model of each library is the packaged
+model info of its ``using FHIR version`` (an unknown version fails at load). Errors are
+:class:`CqlError` subclasses naming library, define and ELM locator.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .context import MISSING, Context
 from .data import DataProvider, NoData
+from .datatypes.temporal import Date, DateTime, Time
+from .datatypes.values import Code, Concept, CqlTuple, Interval, Quantity, Ratio, Uncertainty
 from .errors import CqlError, CqlEvaluationError, CqlMessageError, ElmError
-from .fhir_provider import FhirDataProvider, FhirElement, FhirPrimitive
-from .library import CompiledLibrary, LibraryManager
-from .temporal import DateTime
+from .fhir.provider import FhirDataProvider, FhirElement, FhirPrimitive
+from .runtime.compiled import CompiledLibrary
+from .runtime.context import MISSING, Context
+from .runtime.library import LibraryManager
 from .terminology import CodeSystem, TerminologyProvider, ValueSet, ValueSetDirectory
 
 __all__ = [
+    "Code",
     "CodeSystem",
     "CompiledLibrary",
+    "Concept",
     "Context",
     "CqlError",
     "CqlEvaluationError",
     "CqlMessageError",
+    "CqlTuple",
     "DataProvider",
+    "Date",
+    "DateTime",
     "ElmError",
     "Engine",
     "FhirDataProvider",
     "FhirElement",
     "FhirPrimitive",
+    "Interval",
     "LibraryManager",
     "NoData",
+    "Quantity",
+    "Ratio",
     "TerminologyProvider",
+    "Time",
+    "Uncertainty",
     "ValueSet",
     "ValueSetDirectory",
+    "evaluation_time",
 ]
+
+# What ``now`` may be given as.
+AsOf = DateTime | _dt.datetime | _dt.date
+
+
+def evaluation_time(now: AsOf) -> DateTime:
+    """The CQL DateTime of an evaluation time: a DateTime as is, an aware ``datetime`` at its
+    offset (to the millisecond), a ``date`` at midnight UTC. A naive ``datetime`` is refused:
+    ``Now()`` and every comparison with a zoned FHIR dateTime depend on the offset."""
+    if isinstance(now, DateTime):
+        return now
+    if isinstance(now, _dt.datetime):
+        offset = now.utcoffset()
+        if offset is None:
+            raise ValueError("the evaluation time needs a timezone (an aware datetime)")
+        hours = Decimal(int(offset.total_seconds())) / Decimal(3600)
+        return DateTime(now.year, now.month, now.day, now.hour, now.minute, now.second,
+                        now.microsecond // 1000, hours)
+    return DateTime(now.year, now.month, now.day, 0, 0, 0, 0, Decimal(0))
 
 
 class Engine:
@@ -85,7 +133,7 @@ class Engine:
         library: str,
         *,
         data: DataProvider | None = None,
-        now: DateTime,
+        now: AsOf,
         parameters: dict[str, Any] | None = None,
         expressions: Iterable[str] | None = None,
         terminology: TerminologyProvider | None = None,
@@ -118,14 +166,14 @@ class Engine:
         library: CompiledLibrary,
         *,
         data: DataProvider | None,
-        now: DateTime,
+        now: AsOf,
         parameters: dict[str, Any] | None = None,
         terminology: TerminologyProvider | None = None,
     ) -> Context:
         """A fresh evaluation context for ``library`` (for callers evaluating step by step)."""
         manager = self.manager
         return Context(
-            now=now,
+            now=evaluation_time(now),
             parameters=dict(parameters or {}),
             data=data if data is not None else NoData(),
             terminology=terminology,

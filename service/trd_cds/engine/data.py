@@ -3,7 +3,7 @@
 The split of work between the engine and a provider:
 
 * The provider selects by **data type** (and, being built for one patient, by patient) and
-  returns model objects the engine can navigate (for FHIR: :class:`fhir_provider.FhirElement`).
+  returns model objects the engine can navigate (for FHIR: :class:`fhir.provider.FhirElement`).
 * The code and date filters of the retrieve are passed as **hints**. A provider may use them to
   fetch less (a FHIR server search, an index), but does not have to: the engine always applies
   the code filter (through the terminology provider) and the date filter itself to whatever the
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .values import Code, Interval
+from .datatypes.values import Code, Interval
 
 
 class DataProvider(Protocol):

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from .temporal import Date, DateTime, Time
-from .values import Code, Concept, CqlTuple, Interval, Quantity, Ratio, Uncertainty
+from .datatypes.temporal import Date, DateTime, Time
+from .datatypes.values import Code, Concept, CqlTuple, Interval, Quantity, Ratio, Uncertainty
 
 JsonValue = Any
 _PLACES = Decimal("0.00000001")

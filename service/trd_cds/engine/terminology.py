@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .datatypes.values import Code, Concept
 from .errors import CqlEvaluationError
-from .values import Code, Concept
 
 
 class TerminologyError(CqlEvaluationError):

@@ -2,163 +2,76 @@
 
 The fast check walks only these: an element the rules never read cannot change an
 assessment, and strict mode (full fhir.resources validation) covers the rest.
+
+Which elements are read is chosen here, by hand (:data:`READ`); their types and whether they
+repeat come from the FHIR model the CQL engine evaluates the rules against (the packaged
+model info of the rules' ``using FHIR version``), so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
+from trd_cds.engine.fhir.model import FhirModel, fhir_model
+
+from .primitives import CHECKS
+
 # A schema maps element name → (type, is a list). A type is a primitive name of
 # primitives.CHECKS or a nested schema.
 Schema = dict[str, tuple[Union[str, "Schema"], bool]]
 
-CODING: Schema = {
-    "system": ("uri", False),
-    "version": ("string", False),
-    "code": ("code", False),
-    "display": ("string", False),
-    "userSelected": ("boolean", False),
-}
-CODEABLE_CONCEPT: Schema = {"coding": (CODING, True), "text": ("string", False)}
-REFERENCE: Schema = {
-    "reference": ("string", False),
-    "type": ("uri", False),
-    "display": ("string", False),
-}
-PERIOD: Schema = {"start": ("dateTime", False), "end": ("dateTime", False)}
-QUANTITY: Schema = {
-    "value": ("decimal", False),
-    "comparator": ("code", False),
-    "unit": ("string", False),
-    "system": ("uri", False),
-    "code": ("code", False),
-}
-RANGE: Schema = {"low": (QUANTITY, False), "high": (QUANTITY, False)}
-TIMING_REPEAT: Schema = {
-    "boundsPeriod": (PERIOD, False),
-    "boundsDuration": (QUANTITY, False),
-    "count": ("positiveInt", False),
-    "duration": ("decimal", False),
-    "durationUnit": ("code", False),
-    "frequency": ("positiveInt", False),
-    "frequencyMax": ("positiveInt", False),
-    "period": ("decimal", False),
-    "periodMax": ("decimal", False),
-    "periodUnit": ("code", False),
-}
-TIMING: Schema = {
-    "event": ("dateTime", True),
-    "repeat": (TIMING_REPEAT, False),
-    "code": (CODEABLE_CONCEPT, False),
-}
-DOSE_AND_RATE: Schema = {
-    "type": (CODEABLE_CONCEPT, False),
-    "doseQuantity": (QUANTITY, False),
-    "doseRange": (RANGE, False),
-}
-DOSAGE: Schema = {
-    "sequence": ("integer", False),
-    "text": ("string", False),
-    "timing": (TIMING, False),
-    "asNeededBoolean": ("boolean", False),
-    "doseAndRate": (DOSE_AND_RATE, True),
-}
-MEDICATION: Schema = {
-    "medicationCodeableConcept": (CODEABLE_CONCEPT, False),
-    "medicationReference": (REFERENCE, False),
-}
-COMMON: Schema = {"id": ("id", False), "status": ("code", False)}
+_COMMON = ("id", "status")
+_MEDICATION = ("medicationCodeableConcept", "medicationReference")
 
-RESOURCE_SCHEMAS: dict[str, Schema] = {
-    "Patient": {
-        "id": ("id", False),
-        "birthDate": ("date", False),
-        "gender": ("code", False),
-        "deceasedBoolean": ("boolean", False),
-        "deceasedDateTime": ("dateTime", False),
-    },
-    "Condition": {
-        **COMMON,
-        "subject": (REFERENCE, False),
-        "code": (CODEABLE_CONCEPT, False),
-        "category": (CODEABLE_CONCEPT, True),
-        "clinicalStatus": (CODEABLE_CONCEPT, False),
-        "verificationStatus": (CODEABLE_CONCEPT, False),
-        "onsetDateTime": ("dateTime", False),
-        "onsetPeriod": (PERIOD, False),
-        "abatementDateTime": ("dateTime", False),
-        "abatementPeriod": (PERIOD, False),
-        "recordedDate": ("dateTime", False),
-    },
-    "MedicationStatement": {
-        **COMMON,
-        **MEDICATION,
-        "subject": (REFERENCE, False),
-        "effectiveDateTime": ("dateTime", False),
-        "effectivePeriod": (PERIOD, False),
-        "dateAsserted": ("dateTime", False),
-        "statusReason": (CODEABLE_CONCEPT, True),
-        "reasonCode": (CODEABLE_CONCEPT, True),
-        "dosage": (DOSAGE, True),
-    },
-    "MedicationRequest": {
-        **COMMON,
-        **MEDICATION,
-        "intent": ("code", False),
-        "subject": (REFERENCE, False),
-        "authoredOn": ("dateTime", False),
-        "statusReason": (CODEABLE_CONCEPT, False),
-        "reasonCode": (CODEABLE_CONCEPT, True),
-        "dosageInstruction": (DOSAGE, True),
-        "dispenseRequest": (
-            {
-                "validityPeriod": (PERIOD, False),
-                "numberOfRepeatsAllowed": ("unsignedInt", False),
-                "quantity": (QUANTITY, False),
-                "expectedSupplyDuration": (QUANTITY, False),
-            },
-            False,
-        ),
-    },
-    "MedicationDispense": {
-        **COMMON,
-        **MEDICATION,
-        "subject": (REFERENCE, False),
-        "whenPrepared": ("dateTime", False),
-        "whenHandedOver": ("dateTime", False),
-        "daysSupply": (QUANTITY, False),
-        "quantity": (QUANTITY, False),
-        "dosageInstruction": (DOSAGE, True),
-    },
-    "Observation": {
-        **COMMON,
-        "subject": (REFERENCE, False),
-        "code": (CODEABLE_CONCEPT, False),
-        "effectiveDateTime": ("dateTime", False),
-        "effectivePeriod": (PERIOD, False),
-        "effectiveInstant": ("instant", False),
-        "issued": ("instant", False),
-        "valueQuantity": (QUANTITY, False),
-        "valueInteger": ("integer", False),
-        "valueCodeableConcept": (CODEABLE_CONCEPT, False),
-        "component": (
-            {
-                "code": (CODEABLE_CONCEPT, False),
-                "valueQuantity": (QUANTITY, False),
-                "valueInteger": ("integer", False),
-                "valueCodeableConcept": (CODEABLE_CONCEPT, False),
-            },
-            True,
-        ),
-    },
-    "Procedure": {
-        **COMMON,
-        "subject": (REFERENCE, False),
-        "code": (CODEABLE_CONCEPT, False),
-        "performedDateTime": ("dateTime", False),
-        "performedPeriod": (PERIOD, False),
-    },
+# JSON element names the rules read, by FHIR type (resources, data types and backbone
+# elements). A type without an entry reads what its nearest base type lists (Duration and
+# SimpleQuantity read as Quantity).
+READ: dict[str, tuple[str, ...]] = {
+    "Coding": ("system", "version", "code", "display", "userSelected"),
+    "CodeableConcept": ("coding", "text"),
+    "Reference": ("reference", "type", "display"),
+    "Period": ("start", "end"),
+    "Quantity": ("value", "comparator", "unit", "system", "code"),
+    "Range": ("low", "high"),
+    "Timing.Repeat": (
+        "boundsPeriod", "boundsDuration", "count", "duration", "durationUnit",
+        "frequency", "frequencyMax", "period", "periodMax", "periodUnit",
+    ),
+    "Timing": ("event", "repeat", "code"),
+    "Dosage.DoseAndRate": ("type", "doseQuantity", "doseRange"),
+    "Dosage": ("sequence", "text", "timing", "asNeededBoolean", "doseAndRate"),
+    "MedicationRequest.DispenseRequest": (
+        "validityPeriod", "numberOfRepeatsAllowed", "quantity", "expectedSupplyDuration",
+    ),
+    "Observation.Component": ("code", "valueQuantity", "valueInteger", "valueCodeableConcept"),
+    "Patient": ("id", "birthDate", "gender", "deceasedBoolean", "deceasedDateTime"),
+    # Condition has no status element in R4 (clinicalStatus and verificationStatus say it).
+    "Condition": (
+        "id", "subject", "code", "category", "clinicalStatus", "verificationStatus",
+        "onsetDateTime", "onsetPeriod", "abatementDateTime", "abatementPeriod", "recordedDate",
+    ),
+    "MedicationStatement": (
+        *_COMMON, *_MEDICATION, "subject", "effectiveDateTime", "effectivePeriod",
+        "dateAsserted", "statusReason", "reasonCode", "dosage",
+    ),
+    "MedicationRequest": (
+        *_COMMON, *_MEDICATION, "intent", "subject", "authoredOn", "statusReason",
+        "reasonCode", "dosageInstruction", "dispenseRequest",
+    ),
+    "MedicationDispense": (
+        *_COMMON, *_MEDICATION, "subject", "whenPrepared", "whenHandedOver", "daysSupply",
+        "quantity", "dosageInstruction",
+    ),
+    "Observation": (
+        *_COMMON, "subject", "code", "effectiveDateTime", "effectivePeriod", "effectiveInstant",
+        "issued", "valueQuantity", "valueInteger", "valueCodeableConcept", "component",
+    ),
+    "Procedure": (*_COMMON, "subject", "code", "performedDateTime", "performedPeriod"),
 }
+RESOURCES = (
+    "Patient", "Condition", "MedicationStatement", "MedicationRequest", "MedicationDispense",
+    "Observation", "Procedure",
+)
 
 # Elements whose absence leaves the rules nothing to read.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -171,7 +84,75 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 # Choice elements [x] of which the rules need one.
 ONE_OF: dict[str, tuple[str, ...]] = {
-    "MedicationStatement": ("medicationCodeableConcept", "medicationReference"),
-    "MedicationRequest": ("medicationCodeableConcept", "medicationReference"),
-    "MedicationDispense": ("medicationCodeableConcept", "medicationReference"),
+    "MedicationStatement": _MEDICATION,
+    "MedicationRequest": _MEDICATION,
+    "MedicationDispense": _MEDICATION,
+}
+
+# FHIR JSON names a choice element by the base type of a profile ('doseQuantity' for a
+# SimpleQuantity).
+_JSON_SUFFIX = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
+
+
+def _suffix(type_name: str) -> str:
+    name = _JSON_SUFFIX.get(type_name, type_name)
+    return name[0].upper() + name[1:]
+
+
+def _element(model: FhirModel, owner: str, json_name: str) -> tuple[str, bool]:
+    """(FHIR type, is a list) of the JSON element ``json_name`` of ``owner``, choices included."""
+    declared = model.element(owner, json_name)
+    if declared is not None and not declared.is_choice:
+        return declared.types[0], declared.is_list
+    for name in model.element_names(owner):
+        if not json_name.startswith(name):
+            continue
+        choice = model.element(owner, name)
+        if choice is None or not choice.is_choice:
+            continue
+        for option in choice.types:
+            if name + _suffix(option) == json_name:
+                return option, choice.is_list
+    raise ValueError(f"{owner}.{json_name} is not an element of FHIR {model.version}")
+
+
+def _primitive(model: FhirModel, type_name: str) -> str | None:
+    """The primitives.CHECKS name that checks values of ``type_name`` (None if not primitive).
+
+    Code enumerations ('MedicationRequestStatus') are codes; a specialised primitive without
+    its own check is checked as its nearest base type ('markdown' as 'string').
+    """
+    if model.primitive_type(type_name) is None:
+        return None
+    current: str | None = type_name
+    while current is not None:
+        if current in CHECKS:
+            return current
+        current = model.base(current)
+    return "code" if model.primitive_type(type_name) == "System.String" else None
+
+
+def _read_names(model: FhirModel, type_name: str) -> tuple[str, ...]:
+    current: str | None = type_name
+    while current is not None:
+        if current in READ:
+            return READ[current]
+        current = model.base(current)
+    raise ValueError(f"READ lists no elements for FHIR type {type_name}")
+
+
+def build_schema(model: FhirModel, type_name: str) -> Schema:
+    """The schema of the elements :data:`READ` lists for ``type_name``, typed by ``model``."""
+    schema: Schema = {}
+    for name in _read_names(model, type_name):
+        element_type, is_list = _element(model, type_name, name)
+        primitive = _primitive(model, element_type)
+        if primitive is None and model.primitive_type(element_type) is not None:
+            raise ValueError(f"no check for the FHIR primitive {element_type}")
+        schema[name] = (primitive or build_schema(model, element_type), is_list)
+    return schema
+
+
+RESOURCE_SCHEMAS: dict[str, Schema] = {
+    name: build_schema(fhir_model(), name) for name in RESOURCES
 }

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from trd_cds.engine.temporal import Date, DateTime
-from trd_cds.engine.values import Uncertainty
+from trd_cds.engine.datatypes.temporal import Date, DateTime
+from trd_cds.engine.datatypes.values import Uncertainty
 
 
 def to_json(value: Any) -> Any:

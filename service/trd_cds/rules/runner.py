@@ -22,7 +22,7 @@ from trd_cds.assessment import (
     no_orders,
 )
 from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine.datatypes.temporal import DateTime
 from trd_cds.fhir.patient_data import PatientData
 
 from .convert import to_json

@@ -24,16 +24,16 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import TYPE_CHECKING, Any
 
-from .. import decimal_math as dm
-from .. import ucum, values
+from ..datatypes import decimal_math as dm
+from ..datatypes import ucum, values
+from ..datatypes.values import Quantity
 from ..errors import ElmError
-from ..registry import Compiler, ElmNode, Evaluator, node, result_type
-from ..values import Quantity
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, result_type
 from .list import hashable_elements, list_distinct
 from .structure import property_getter
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..runtime.context import Context
 
 Aggregate = Callable[[list[Any]], Any]
 """Computes an aggregate from the source's non-null elements (never empty)."""

@@ -41,13 +41,21 @@ from decimal import (
 )
 from typing import Any
 
-from .. import decimal_math as dm
-from .. import ucum
-from .. import values as v
-from ..context import Context
+from ..datatypes import decimal_math as dm
+from ..datatypes import ucum
+from ..datatypes import values as v
+from ..datatypes.temporal import Date, DateTime, InvalidTemporalValue, Precision, Time
 from ..errors import CqlEvaluationError
-from ..registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory, result_type
-from ..temporal import Date, DateTime, InvalidTemporalValue, Precision, Time
+from ..runtime.context import Context
+from ..runtime.registry import (
+    Compiler,
+    ElmNode,
+    Evaluator,
+    node,
+    operator,
+    operator_factory,
+    result_type,
+)
 from .operand_types import first_operand_type
 
 Fn = Callable[..., Any]

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from .. import values as v
-from ..registry import ElmNode, operator_factory
+from ..datatypes import values as v
+from ..runtime.registry import ElmNode, operator_factory
 from .operand_types import signature_types
 
 Fn = Callable[..., Any]

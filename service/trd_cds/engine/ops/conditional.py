@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import values as v
-from ..context import Context
-from ..registry import Compiler, ElmNode, Evaluator, node
+from ..datatypes import values as v
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 
 
 @node("If")

@@ -18,15 +18,15 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from .. import decimal_math as dm
-from .. import ucum
+from ..datatypes import decimal_math as dm
+from ..datatypes import ucum
+from ..datatypes.temporal import Date, DateTime, Time
+from ..datatypes.values import Code, Concept, Quantity, Ratio, Uncertainty, make_uncertainty
 from ..errors import ElmError
-from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes, operator
-from ..temporal import Date, DateTime, Time
-from ..values import Code, Concept, Quantity, Ratio, Uncertainty, make_uncertainty
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operand_nodes, operator
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..runtime.context import Context
 
 _TRUE_STRINGS = frozenset(("true", "t", "yes", "y", "1"))
 _FALSE_STRINGS = frozenset(("false", "f", "no", "n", "0"))

@@ -14,9 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ElmError
-from ..registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory
-from ..temporal import (
+from ..datatypes.temporal import (
     Date,
     DateTime,
     Precision,
@@ -24,11 +22,13 @@ from ..temporal import (
     difference_between,
     duration_between,
 )
+from ..errors import ElmError
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..context import Context
+    from ..runtime.context import Context
 
 _DATE_PARTS = ("year", "month", "day")
 _DATETIME_PARTS = ("year", "month", "day", "hour", "minute", "second", "millisecond")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context
 from ..errors import CqlMessageError
-from ..registry import Compiler, ElmNode, Evaluator, node
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 
 
 @node("Message")

@@ -21,16 +21,16 @@ from decimal import ROUND_CEILING, Decimal
 from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any
 
-from .. import ucum, values
+from ..datatypes import ucum, values
+from ..datatypes.temporal import Precision
+from ..datatypes.values import Interval, Quantity, compare_at, interval_end, interval_start
 from ..errors import CqlEvaluationError, ElmError
-from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes
-from ..temporal import Precision
-from ..values import Interval, Quantity, compare_at, interval_end, interval_start
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operand_nodes
 from . import list as list_ops
 from .operand_types import signature_types
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..runtime.context import Context
 
 Prec = Precision | None
 

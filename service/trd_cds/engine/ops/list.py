@@ -16,15 +16,15 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .. import values
+from ..datatypes import values
+from ..datatypes.temporal import Date, DateTime, Time
 from ..errors import CqlEvaluationError, ElmError
-from ..registry import Compiler, ElmNode, Evaluator, node, operator
-from ..temporal import Date, DateTime, Time
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operator
 from .refs import IMPLICIT_ITEM
 from .structure import property_getter
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from ..runtime.context import Context
 
 __all__ = [
     "hashable_elements",

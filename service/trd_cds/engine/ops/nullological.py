@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Context
-from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes, operator
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operand_nodes, operator
 from .operand_types import node_type
 
 

@@ -3,7 +3,7 @@ time instead of inspecting values on every call."""
 
 from __future__ import annotations
 
-from ..registry import ElmNode, result_type
+from ..runtime.registry import ElmNode, result_type
 
 
 def _strip(name: str) -> str:

@@ -13,13 +13,13 @@ from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any, cast
 
-from .. import values
-from ..compiler import LibraryCompiler, fault
-from ..context import MISSING, Context
-from ..fhir_provider import FhirElement, FhirPrimitive
-from ..registry import Compiler, ElmNode, Evaluator, node
-from ..temporal import Date, DateTime
-from ..values import Code, Concept, CqlTuple, Interval
+from ..datatypes import values
+from ..datatypes.temporal import Date, DateTime
+from ..datatypes.values import Code, Concept, CqlTuple, Interval
+from ..fhir.provider import FhirElement, FhirPrimitive
+from ..runtime.compiler import LibraryCompiler, fault
+from ..runtime.context import MISSING, Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from .list import compare_nulls_first, hashable_elements, list_distinct
 from .query_index import compile_pruner
 from .refs import IMPLICIT_ITEM

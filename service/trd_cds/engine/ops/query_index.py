@@ -27,11 +27,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 
-from ..compiler import LibraryCompiler, _reads_any
-from ..context import Context
-from ..registry import ElmNode
-from ..temporal import Date
-from ..values import Interval
+from ..datatypes.temporal import Date
+from ..datatypes.values import Interval
+from ..runtime.compiler import LibraryCompiler, _reads_any
+from ..runtime.context import Context
+from ..runtime.registry import ElmNode
 from .structure import property_getter
 
 # (ctx, source rows) -> the rows that may pass the where clause, or None to scan them all.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from ..compiler import LibraryCompiler, fault
-from ..context import Context
 from ..errors import ElmError
-from ..library import CompiledLibrary, FunctionEntry
-from ..registry import Compiler, ElmNode, Evaluator, node, operand_nodes
+from ..runtime.compiled import CompiledLibrary, FunctionEntry
+from ..runtime.compiler import LibraryCompiler, fault
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operand_nodes
 from .structure import get_property
 from .types import matcher, static_type_key, type_key
 
@@ -105,7 +105,7 @@ def compile_function_ref(elm: ElmNode, c: Compiler) -> Evaluator:
         return _call(chosen[0], args, lib.name)
     # Overloads the static types do not decide (e.g. a choice-typed argument): pick at run
     # time the first overload whose operand types all match.
-    options = [(_invoker(fn, lib.name), [matcher(k) for k in fn.operand_types])
+    options = [(_invoker(fn, lib.name), [matcher(k, lib.fhir_model) for k in fn.operand_types])
                for fn in chosen]
     locator = elm.get("locator")
 

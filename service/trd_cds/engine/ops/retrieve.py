@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import values
-from ..compiler import fault
-from ..context import Context
+from ..datatypes import values
+from ..datatypes.values import Code, Concept, Interval
 from ..errors import CqlEvaluationError, ElmError
-from ..fhir_model import split_type_name
-from ..fhir_provider import codes_of, interval_of
-from ..registry import Compiler, ElmNode, Evaluator, node
+from ..fhir.model import split_type_name
+from ..fhir.provider import codes_of, interval_of
+from ..runtime.compiler import fault
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import ValueSet
-from ..values import Code, Concept, Interval
 from .structure import property_getter
 from .terminology import terminology
 

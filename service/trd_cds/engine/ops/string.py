@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..context import Context
-from ..registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node, operator, operator_factory
 from .operand_types import first_operand_type
 
 Fn = Callable[..., Any]

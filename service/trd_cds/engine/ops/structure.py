@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..compiler import fault
+from ..datatypes.values import Code, Concept, CqlTuple, Interval, Quantity, Ratio
 from ..errors import ElmError
-from ..fhir_model import FHIR_URI, fhir_model, split_type_name
-from ..fhir_provider import FhirElement, FhirPrimitive
-from ..registry import Compiler, ElmNode, Evaluator, node
+from ..fhir.model import FHIR_URI, fhir_model, split_type_name
+from ..fhir.provider import FhirElement, FhirPrimitive
+from ..runtime.compiler import fault
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import CodeSystem, ValueSet
-from ..values import Code, Concept, CqlTuple, Interval, Quantity, Ratio
 
 # -- literals ------------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ def _check_range(local: str, value: Any, negated: bool) -> None:
 
 @node("Literal")
 def compile_literal(elm: ElmNode, c: Compiler) -> Evaluator:
-    from ..compiler import LibraryCompiler
+    from ..runtime.compiler import LibraryCompiler
 
     try:
         value = _parse_literal(elm["valueType"], elm.get("value"))
@@ -149,7 +149,9 @@ def compile_instance(elm: ElmNode, c: Compiler) -> Evaluator:
     uri, local = split_type_name(elm["classType"])
     elements = [(e["name"], c.compile(e["value"])) for e in elm.get("element") or []]
     if uri == FHIR_URI:
-        model = fhir_model()
+        model = c.fhir_model
+        if model is None:
+            raise ElmError(f"FHIR type {local} in a library without using FHIR")
         if not model.has_type(local):
             raise ElmError(f"unknown FHIR type {local}")
         if model.primitive_type(local) is not None:
@@ -242,7 +244,7 @@ def property_getter(path: str) -> Callable[[Any], Any]:
 
 @node("Property")
 def compile_property(elm: ElmNode, c: Compiler) -> Evaluator:
-    from ..compiler import LibraryCompiler
+    from ..runtime.compiler import LibraryCompiler
 
     path = elm["path"]
     locator = elm.get("locator")

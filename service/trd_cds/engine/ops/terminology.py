@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from ..compiler import LibraryCompiler
-from ..context import Context
+from ..datatypes.values import Code, Concept
 from ..errors import CqlEvaluationError, ElmError
-from ..library import CompiledLibrary
-from ..registry import Compiler, ElmNode, Evaluator, node
+from ..runtime.compiled import CompiledLibrary
+from ..runtime.compiler import LibraryCompiler
+from ..runtime.context import Context
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import CodeSystem, TerminologyProvider, ValueSet
-from ..values import Code, Concept
 
 
 def _lib(elm: ElmNode, c: Compiler) -> CompiledLibrary:

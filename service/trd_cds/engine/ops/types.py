@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..datatypes.temporal import Date, DateTime, Time
+from ..datatypes.values import Code, Concept, Interval, Quantity, Ratio
 from ..errors import CqlEvaluationError, ElmError
-from ..fhir_model import FHIR_URI, SYSTEM_URI, fhir_model, split_type_name
-from ..fhir_provider import FhirElement, FhirPrimitive
-from ..registry import Compiler, ElmNode, Evaluator, node
-from ..temporal import Date, DateTime, Time
+from ..fhir.model import FHIR_URI, SYSTEM_URI, FhirModel, split_type_name
+from ..fhir.provider import FhirElement, FhirPrimitive
+from ..runtime.registry import Compiler, ElmNode, Evaluator, node
 from ..terminology import CodeSystem, ValueSet
-from ..values import Code, Concept, Interval, Quantity, Ratio
 
 Matcher = Callable[[Any], bool]
 
@@ -97,8 +97,9 @@ def fhir_type_of(value: Any) -> str | None:
     return None
 
 
-def matcher(key: Any) -> Matcher:
-    """A predicate telling whether a (non-null) value is of the type ``key``."""
+def matcher(key: Any, model: FhirModel | None) -> Matcher:
+    """A predicate telling whether a (non-null) value is of the type ``key``; FHIR types are
+    looked up in ``model``, the FHIR model of the library naming the type."""
     if key is None:
         return lambda v: v is not None
     head = key[0]
@@ -108,8 +109,9 @@ def matcher(key: Any) -> Matcher:
             raise ElmError(f"unknown System type {key[1]}")
         return found
     if head == FHIR_URI:
-        model = fhir_model()
         name = key[1]
+        if model is None:
+            raise ElmError(f"FHIR type {name} in a library without using FHIR")
         if not model.has_type(name):
             raise ElmError(f"unknown FHIR type {name}")
 
@@ -119,17 +121,17 @@ def matcher(key: Any) -> Matcher:
 
         return fhir
     if head == "List":
-        inner = matcher(key[1])
+        inner = matcher(key[1], model)
         return lambda v: type(v) is list and all(x is None or inner(x) for x in v)
     if head == "Interval":
-        point = matcher(key[1])
+        point = matcher(key[1], model)
         return lambda v: (
             type(v) is Interval
             and (v.low is None or point(v.low))
             and (v.high is None or point(v.high))
         )
     if head == "Tuple":
-        elements = [(name, matcher(k)) for name, k in key[1]]
+        elements = [(name, matcher(k, model)) for name, k in key[1]]
 
         def tuple_(v: Any) -> bool:
             if not isinstance(v, Mapping) or isinstance(v, FhirElement):
@@ -141,7 +143,7 @@ def matcher(key: Any) -> Matcher:
         elements_names = {name for name, _ in elements}
         return tuple_
     if head == "Choice":
-        options = [matcher(k) for k in key[1]]
+        options = [matcher(k, model) for k in key[1]]
         return lambda v: any(m(v) for m in options)
     raise ElmError(f"unsupported type {key!r}")
 
@@ -156,7 +158,7 @@ def _type_operand(elm: ElmNode, attr: str) -> Any:
 @node("Is")
 def compile_is(elm: ElmNode, c: Compiler) -> Evaluator:
     operand = c.compile(elm["operand"])
-    test = matcher(_type_operand(elm, "is"))
+    test = matcher(_type_operand(elm, "is"), c.fhir_model)
 
     def is_(ctx: Any) -> Any:
         v = operand(ctx)
@@ -169,7 +171,7 @@ def compile_is(elm: ElmNode, c: Compiler) -> Evaluator:
 def compile_as(elm: ElmNode, c: Compiler) -> Evaluator:
     operand = c.compile(elm["operand"])
     key = _type_operand(elm, "as")
-    test = matcher(key)
+    test = matcher(key, c.fhir_model)
     strict = bool(elm.get("strict", False))
     locator = elm.get("locator")
 

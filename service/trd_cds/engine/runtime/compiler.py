@@ -16,14 +16,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
+from ..errors import CqlError, CqlEvaluationError, ElmError
+from .compiled import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
 from .context import MISSING, Context
-from .errors import CqlError, CqlEvaluationError, ElmError
 from .registry import NODES, ElmNode, Evaluator
-
-if TYPE_CHECKING:
-    from .library import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
 
 
 def fault(
@@ -44,7 +42,7 @@ def fault(
 @cache
 def register_all_operators() -> int:
     """Import every module of ``engine.ops``: each registers the node types it compiles."""
-    from . import ops
+    from .. import ops
 
     for module in pkgutil.iter_modules(ops.__path__):
         importlib.import_module(f"{ops.__name__}.{module.name}")
@@ -62,6 +60,7 @@ class LibraryCompiler:
         register_all_operators()
         self.library = library
         self.library_name = library.name
+        self.fhir_model = library.fhir_model
         self.define_name: str | None = None
         self._scopes: list[dict[str, int]] = []
         # Types of the nodes being compiled, outermost first (see parent_type).

@@ -14,7 +14,7 @@ and lists every value that differs (the full comparison of every TRD library ove
 and a generated corpus, with its documented differences, is ``make compare``:
 ``node cql/tools/reference-run.mjs --check``). A plain ``--param NAME=JSON`` sets the parameter
 NAME of every loaded library that declares it (the TRD thresholds live in TRDConfig);
-``Library.NAME`` names one library's. Also runnable as ``python -m trd_cds.engine.tool``.
+``Library.NAME`` names one library's. Also runnable as ``python -m trd_cds.cql_tools.tool``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from trd_cds.engine.datatypes.temporal import DateTime
+from trd_cds.engine.encoding import compare_results, encode, encode_error
+
 from . import conformance
-from .encoding import compare_results, encode, encode_error
-from .temporal import DateTime
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.command == "conformance":
         return _conformance(args)
-    from .errors import CqlError
+    from trd_cds.engine.errors import CqlError
     try:
         if args.command == "run":
             if len(args.libraries) > 1 and not args.by_library:
@@ -169,8 +170,8 @@ def decode_value(v: Any) -> Any:
     "value": "2024-03-01"}``, Quantity, Interval, Code, Concept, DateTime, Time) are decoded;
     other objects are Tuples.
     """
-    from .temporal import Date, Time
-    from .values import Code, Concept, CqlTuple, Interval, Quantity
+    from trd_cds.engine.datatypes.temporal import Date, Time
+    from trd_cds.engine.datatypes.values import Code, Concept, CqlTuple, Interval, Quantity
 
     if v is None or isinstance(v, (bool, str, int)):
         return v
@@ -246,7 +247,7 @@ def evaluate_libraries(*, libraries: Sequence[str], bundles: Sequence[Path], elm
                        ) -> dict[str, dict[str, dict[str, Any]]]:
     """``{library: results file}`` for several libraries; the ELM is loaded and each bundle
     read once."""
-    from . import Engine, FhirDataProvider, ValueSetDirectory
+    from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
 
     engine = Engine.from_elm_dir(elm_dir)
     terminology = (ValueSetDirectory.from_directory(valueset_dir)

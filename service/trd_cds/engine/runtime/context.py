@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .temporal import DateTime
+from ..datatypes.temporal import DateTime
 
 if TYPE_CHECKING:
-    from .data import DataProvider
-    from .terminology import TerminologyProvider
+    from ..data import DataProvider
+    from ..terminology import TerminologyProvider
 
 # Marks a define whose value is not computed yet in this evaluation.
 MISSING: Any = object()

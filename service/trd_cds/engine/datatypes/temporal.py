@@ -29,8 +29,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from .errors import CqlEvaluationError, ElmError
-from .values import Quantity, Uncertainty
+from ..errors import CqlEvaluationError, ElmError
+from .structured import Quantity, Uncertainty
 
 
 class InvalidTemporalValue(CqlEvaluationError, ValueError):

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import ElmError
+from ..errors import ElmError
+from ..fhir.model import FhirModel
 
 if TYPE_CHECKING:
     from .context import Context
@@ -29,6 +30,8 @@ class Compiler(Protocol):
     """What a compile function may ask of the compiler."""
 
     library_name: str
+    # The FHIR model of the library being compiled (None: the library uses only System).
+    fhir_model: FhirModel | None
 
     def compile(self, node: ElmNode) -> Evaluator:
         """Compile a child expression."""

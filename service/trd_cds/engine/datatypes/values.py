@@ -1,4 +1,4 @@
-"""CQL System values other than the temporal ones, and the generic value semantics.
+"""The generic semantics of CQL values, and the value classes other than the temporal ones.
 
 Python representation of CQL values (the contract every engine module codes against):
 
@@ -30,91 +30,39 @@ Beyond the three comparisons this module offers what operators share: :func:`com
 of an interval (:func:`interval_start`, :func:`interval_end`), and Uncertainty helpers
 (:func:`uncertainty_bounds`, :func:`make_uncertainty`, :func:`uncertainty_span`,
 :func:`uncertainty_order`; arithmetic on them lives with the operators).
+The classes are defined in :mod:`structured` and re-exported here.
 Quantities with different units are compared through :mod:`ucum`; quantities whose units
 cannot be compared are neither equal nor unequal (null).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-from . import ucum
-from .errors import CqlEvaluationError
-
-
-@dataclass(frozen=True, slots=True)
-class Code:
-    code: str | None
-    system: str | None = None
-    version: str | None = None
-    display: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Concept:
-    codes: tuple[Code, ...]
-    display: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """A decimal value with a UCUM unit; ``unit`` is ``'1'`` when dimensionless."""
-
-    value: Decimal | None
-    unit: str = "1"
-
-
-@dataclass(frozen=True, slots=True)
-class Ratio:
-    numerator: Quantity
-    denominator: Quantity
-
-
-@dataclass(frozen=True, slots=True)
-class Uncertainty:
-    """An integer known only to lie in [low, high] (CQL spec, 'Uncertainty')."""
-
-    low: Any
-    high: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    low: Any
-    high: Any
-    low_closed: bool = True
-    high_closed: bool = True
-    # The point type name from ELM (e.g. "{urn:hl7-org:elm-types:r1}Integer") when known; lets
-    # ``Interval[null, null]`` know its point type.
-    point_type: str | None = field(default=None, compare=False)
-
-
-class CqlTuple(Mapping[str, Any]):
-    """An immutable CQL Tuple; element order is kept, equality ignores it."""
-
-    __slots__ = ("_elements",)
-
-    def __init__(self, elements: Mapping[str, Any] | None = None, /, **kw: Any) -> None:
-        self._elements: dict[str, Any] = dict(elements or {}, **kw)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._elements[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._elements)
-
-    def __len__(self) -> int:
-        return len(self._elements)
-
-    def __repr__(self) -> str:
-        return f"CqlTuple({self._elements!r})"
-
-    def __hash__(self) -> int:
-        return hash(frozenset(self._elements))
-
+from ..errors import CqlEvaluationError
+from . import temporal, ucum
+from .structured import (
+    Code as Code,
+)
+from .structured import (
+    Concept as Concept,
+)
+from .structured import (
+    CqlTuple as CqlTuple,
+)
+from .structured import (
+    Interval as Interval,
+)
+from .structured import (
+    Quantity as Quantity,
+)
+from .structured import (
+    Ratio as Ratio,
+)
+from .structured import (
+    Uncertainty as Uncertainty,
+)
 
 # --- limits (CQL 1.5, 'Types': minimum and maximum values) -------------------------------
 
@@ -143,8 +91,6 @@ def _short(type_name: str) -> str:
 
 def min_value(type_name: str, unit: str = "1") -> Any:
     """The spec's minimum value of a point type ('Integer', '{urn:…}Date', 'System.Time')."""
-    from . import temporal
-
     name = _short(type_name)
     if name == "Integer":
         return INTEGER_MIN
@@ -166,8 +112,6 @@ def min_value(type_name: str, unit: str = "1") -> Any:
 
 def max_value(type_name: str, unit: str = "1") -> Any:
     """The spec's maximum value of a point type."""
-    from . import temporal
-
     name = _short(type_name)
     if name == "Integer":
         return INTEGER_MAX

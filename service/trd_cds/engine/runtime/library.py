@@ -11,76 +11,14 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import ElmError
-
-if TYPE_CHECKING:
-    from .registry import Evaluator
-
-
-@dataclass(slots=True)
-class DefEntry:
-    """One ``define``: compiled on first reference, then cached per evaluation."""
-
-    name: str
-    elm: dict[str, Any]
-    context: str
-    index: int  # position in Context.cache
-    evaluator: Evaluator | None = None  # reads the per-evaluation cache
-    compiling: bool = False
-
-
-@dataclass(slots=True)
-class FunctionEntry:
-    """One ``define function`` overload."""
-
-    name: str
-    elm: dict[str, Any]
-    operand_names: list[str]
-    operand_types: list[Any]  # type keys (see ops.types.type_key)
-    operand_specs: list[dict[str, Any] | str | None]
-    slots: list[int] = field(default_factory=list)
-    body: Evaluator | None = None
-    compiling: bool = False
-    # Whether a call's value depends on its operands alone and has no effect (see
-    # ops.refs.is_quiet); None until asked.
-    quiet: bool | None = None
-
-
-@dataclass(slots=True)
-class ParameterEntry:
-    name: str
-    elm: dict[str, Any]
-    index: int
-    evaluator: Evaluator | None = None
-
-
-@dataclass(slots=True)
-class CompiledLibrary:
-    name: str
-    version: str | None
-    elm: dict[str, Any]
-    includes: dict[str, tuple[str, str | None]]  # local alias -> (name, version)
-    defs: dict[str, DefEntry]
-    functions: dict[str, list[FunctionEntry]]
-    parameters: dict[str, ParameterEntry]
-    codesystems: dict[str, dict[str, Any]]
-    valuesets: dict[str, dict[str, Any]]
-    codes: dict[str, dict[str, Any]]
-    concepts: dict[str, dict[str, Any]]
-    manager: LibraryManager
-    compiled: bool = False
-
-    def included(self, alias: str | None) -> CompiledLibrary:
-        if alias is None:
-            return self
-        target = self.includes.get(alias)
-        if target is None:
-            raise ElmError(f"unknown included library {alias}", library=self.name)
-        return self.manager.get(*target)
+from ..errors import ElmError
+from ..fhir.model import FhirModel, model_for
+from ..ops.types import operand_type_key
+from .compiled import CompiledLibrary, DefEntry, FunctionEntry, ParameterEntry
+from .compiler import LibraryCompiler
 
 
 def _defs(section: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -88,6 +26,21 @@ def _defs(section: dict[str, Any] | None) -> list[dict[str, Any]]:
         return []
     found = section.get("def", [])
     return found if isinstance(found, list) else []
+
+
+def _model_of(lib: dict[str, Any], name: str) -> FhirModel | None:
+    """The FHIR model a library declares (``using FHIR version '4.0.1'``), None for System only."""
+    found: FhirModel | None = None
+    for using in _defs(lib.get("usings")):
+        uri = using.get("uri")
+        if not isinstance(uri, str):
+            raise ElmError("using without a model uri", library=name)
+        try:
+            model = model_for(uri, using.get("version"))
+        except ElmError as e:
+            raise e.located(library=name) from None
+        found = model or found
+    return found
 
 
 class LibraryManager:
@@ -156,8 +109,6 @@ class LibraryManager:
         return found
 
     def _index(self, lib: dict[str, Any]) -> CompiledLibrary:
-        from .ops.types import operand_type_key
-
         name = lib["identifier"]["id"]
         includes = {
             inc.get("localIdentifier") or inc["path"]: (inc["path"], inc.get("version"))
@@ -198,6 +149,7 @@ class LibraryManager:
             codes={d["name"]: d for d in _defs(lib.get("codes"))},
             concepts={d["name"]: d for d in _defs(lib.get("concepts"))},
             manager=self,
+            fhir_model=_model_of(lib, name),
         )
 
     def _next_cache_index(self) -> int:
@@ -211,8 +163,6 @@ class LibraryManager:
     # -- compiling -----------------------------------------------------------------------
     def compile_all(self, name: str, version: str | None = None) -> CompiledLibrary:
         """Compile every define, function and parameter of a library (and its includes)."""
-        from .compiler import LibraryCompiler
-
         lib = self.get(name, version)
         if lib.compiled:
             return lib

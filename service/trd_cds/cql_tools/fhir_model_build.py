@@ -2,11 +2,11 @@
 
 The running service must not need Node, so the parts of the FHIR 4.0.1 model info the engine
 reads (type hierarchy, element types, choice types, primitive value types, primary code paths)
-are extracted once and committed as ``engine/data/fhir-4.0.1-model.json``::
+are extracted once and committed as ``engine/fhir/data/fhir-4.0.1-model.json``::
 
-    python -m trd_cds.engine.fhir_model_build \\
+    python -m trd_cds.cql_tools.fhir_model_build \\
         cql/node_modules/cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml \\
-        service/trd_cds/engine/data/fhir-4.0.1-model.json
+        service/trd_cds/engine/fhir/data/fhir-4.0.1-model.json
 
 Element types are written as strings: ``"Period"`` (a FHIR type), ``"System.String"``, a list
 ``["Identifier"]`` for list-valued elements, or ``{"choice": ["dateTime", "Period"]}``.

@@ -32,8 +32,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .temporal import Date, DateTime, Time
-from .values import Code, Concept, CqlTuple, Interval, Quantity, Ratio, Uncertainty
+from trd_cds.engine.datatypes.temporal import Date, DateTime, Time
+from trd_cds.engine.datatypes.values import (
+    Code,
+    Concept,
+    CqlTuple,
+    Interval,
+    Quantity,
+    Ratio,
+    Uncertainty,
+)
 
 _NS = "{http://hl7.org/fhirpath/tests}"
 RESULT = "Result"
@@ -237,7 +245,7 @@ Evaluate = Callable[[dict[str, Any], Sequence[str], DateTime], dict[str, Any]]
 
 def engine_evaluate() -> Evaluate:
     """The engine's public API adapted to the runner's one function."""
-    from . import Engine
+    from trd_cds.engine import Engine
 
     def evaluate(elm: dict[str, Any], names: Sequence[str], now: DateTime) -> dict[str, Any]:
         engine = Engine.from_elm([elm])
@@ -420,7 +428,7 @@ def _components(v: Date | Time) -> tuple[int | None, ...]:
 
 
 def _engine_says_equal(a: Any, b: Any) -> bool:
-    from .values import equal
+    from trd_cds.engine.datatypes.values import equal
     try:
         return equal(a, b) is True
     except Exception:
@@ -428,7 +436,7 @@ def _engine_says_equal(a: Any, b: Any) -> bool:
 
 
 def _engine_says_equivalent(a: Any, b: Any) -> bool:
-    from .values import equivalent
+    from trd_cds.engine.datatypes.values import equivalent
     try:
         return equivalent(a, b) is True
     except Exception:
@@ -445,7 +453,7 @@ def show(v: Any) -> str:
 
 
 def _render(v: Any) -> str:
-    from .encoding import encode
+    from trd_cds.engine.encoding import encode
     if isinstance(v, Decimal):
         return f"{v}"
     if isinstance(v, (list, tuple)):
@@ -481,7 +489,7 @@ _NODE_RE = re.compile(r"\b(?:node type|node|ELM node type|unsupported[^:]*:)\s*'
 def categorize_exception(exc: BaseException) -> str:
     """A stable failure class for an evaluation error: unknown node types by name, numbers in
     messages folded to 'N' so that one fault is one class."""
-    from .errors import CqlError, ElmError
+    from trd_cds.engine.errors import CqlError, ElmError
     message = re.sub(r"\d+", "N", getattr(exc, "message", None) or str(exc))
     if isinstance(exc, _TimeLimit):
         return "timeout"

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .fhir_model import ElementType, FhirModel, fhir_model
-from .temporal import Date, DateTime, Time
-from .values import Code, Interval
+from ..datatypes.temporal import Date, DateTime, Time
+from ..datatypes.values import Code, Interval
+from .model import ElementType, FhirModel, fhir_model
 
 
 class FhirElement(dict[str, Any]):
@@ -88,17 +88,17 @@ class FhirPrimitive:
 
     # CQL equality of two FHIR primitives is that of their values (e.g. `M.id = N.id`).
     def _cql_equal(self, other: Any) -> bool | None:
-        from .values import equal
+        from ..datatypes.values import equal
 
         return equal(self.value, other.value if isinstance(other, FhirPrimitive) else other)
 
     def _cql_equivalent(self, other: Any) -> bool:
-        from .values import equivalent
+        from ..datatypes.values import equivalent
 
         return equivalent(self.value, other.value if isinstance(other, FhirPrimitive) else other)
 
     def _cql_compare(self, other: Any, precision: Any = None) -> int | None:
-        from .values import compare_at
+        from ..datatypes.values import compare_at
 
         return compare_at(
             self.value, other.value if isinstance(other, FhirPrimitive) else other, precision
@@ -241,7 +241,7 @@ def _choice_accessor(model: FhirModel, name: str, declared: ElementType) -> Acce
 
 def codes_of(value: Any) -> list[Code]:
     """The codes of a FHIR CodeableConcept/Coding/code (or System Code/Concept), any nesting."""
-    from .values import Concept
+    from ..datatypes.values import Concept
 
     out: list[Code] = []
     stack = [value]

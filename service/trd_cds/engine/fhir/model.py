@@ -1,7 +1,10 @@
-"""The FHIR R4 (4.0.1) model as the engine needs it: type hierarchy and element types.
+"""FHIR models as the engine needs them: type hierarchy and element types, by FHIR version.
 
-Read from ``data/fhir-4.0.1-model.json``, which ``fhir_model_build`` extracts from the model
-info XML of the translator toolchain (so the service needs no Node at run time). Type names
+A library names its model with ``using FHIR version '4.0.1'`` (ELM ``usings``); the library
+manager looks that up in :data:`PACKAGED_MODELS` through :func:`model_for`, and an unknown
+model or version is an :class:`ElmError` at load. Each packaged model is a compact JSON file in
+``data/`` that ``cql_tools.fhir_model_build`` extracts from the model info XML of the
+translator toolchain (so the service needs no Node at run time). Type names
 are FHIR local names (``'Period'``, ``'MedicationStatement'``, ``'Bundle.Entry'``); System
 types keep their prefix (``'System.String'``).
 """
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from ..errors import ElmError
 
 FHIR_URI = "http://hl7.org/fhir"
 SYSTEM_URI = "urn:hl7-org:elm-types:r1"
@@ -114,15 +119,38 @@ def _element_type(spec: Any) -> ElementType:
     return ElementType(tuple(spec["choice"]))
 
 
+# FHIR version -> the packaged model file (in this package's data folder).
+PACKAGED_MODELS: dict[str, str] = {"4.0.1": "data/fhir-4.0.1-model.json"}
+# The version the FHIR JSON data provider reads (FHIR R4 JSON).
+R4 = "4.0.1"
+
+
 @cache
-def fhir_model() -> FhirModel:
-    """The FHIR 4.0.1 model, loaded once per process (about 20 ms)."""
-    text = (
-        resources.files("trd_cds.engine")
-        .joinpath("data/fhir-4.0.1-model.json")
-        .read_text(encoding="utf-8")
-    )
+def packaged_model(version: str) -> FhirModel:
+    """The packaged FHIR model of ``version``, loaded once per process (about 20 ms)."""
+    file = PACKAGED_MODELS.get(version)
+    if file is None:
+        raise ElmError(f"FHIR version {version} has no packaged model "
+                       f"(packaged: {', '.join(sorted(PACKAGED_MODELS))})")
+    text = resources.files(__package__ or __name__).joinpath(file).read_text(encoding="utf-8")
     return FhirModel(json.loads(text))
+
+
+def model_for(uri: str, version: str | None) -> FhirModel | None:
+    """The model of one ELM ``using`` (None for the System model); raises ElmError when the
+    engine has no such model."""
+    if uri == SYSTEM_URI:
+        return None
+    if uri != FHIR_URI:
+        raise ElmError(f"unsupported data model {uri} (the engine knows FHIR and System)")
+    if version is None:
+        raise ElmError("using FHIR without a version: the engine needs one to pick the model")
+    return packaged_model(version)
+
+
+def fhir_model() -> FhirModel:
+    """The model of the FHIR R4 JSON the data provider reads."""
+    return packaged_model(R4)
 
 
 def split_type_name(qualified: str) -> tuple[str, str]:
