@@ -122,6 +122,7 @@ def compile_retrieve(elm: ElmNode, c: Compiler) -> Evaluator:
             )
             if not wanted and not ranges:
                 return list(items)
+            coded: list[tuple[list[_Coded], Callable[[list[Code]], bool], dict[Any, bool]]]
             coded = [(_codes_by_item(ctx, data_type, path, get, items), test, {})
                      for (path, get, _), (_, test) in zip(code_filters, wanted, strict=True)]
             out = []
