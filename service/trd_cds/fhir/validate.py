@@ -17,6 +17,7 @@ read (empty_elements.py); strict mode keeps them, and refuses them here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .outcome import FhirInputError, Issue
@@ -40,24 +41,36 @@ class _Bad(Exception):
         self.parts: list[str] = []
 
 
-def _check_value(kind: str | Schema, value: Any) -> None:
-    if isinstance(kind, str):
-        check, expected = CHECKS[kind]
-        if not check(value):
-            raise _Bad(f"must be {expected}")
-        return
-    if not isinstance(value, dict):
-        raise _Bad("must be an object")
-    _check_object(kind, value)
+# A schema compiled for the walk: element name -> (primitive check, nested plan, what the
+# primitive must be, is a list). One entry per element, so that a primitive value costs one
+# call of its check rather than a dispatch on the schema's kind first.
+_Check = Callable[[Any], bool]
+_Plan = dict[str, tuple[_Check | None, "_Plan | None", str, bool]]
+_PLANS: dict[int, _Plan] = {}
 
 
-def _check_object(schema: Schema, obj: dict[str, Any]) -> None:
+def _plan(schema: Schema) -> _Plan:
+    found = _PLANS.get(id(schema))
+    if found is not None:
+        return found
+    plan: _Plan = {}
+    _PLANS[id(schema)] = plan  # before the nested ones: a schema may contain itself
+    for name, (kind, many) in schema.items():
+        if isinstance(kind, str):
+            check, expected = CHECKS[kind]
+            plan[name] = (check, None, expected, many)
+        else:
+            plan[name] = (None, _plan(kind), "", many)
+    return plan
+
+
+def _check_object(plan: _Plan, obj: dict[str, Any]) -> None:
     # Walk the object's own keys (usually far fewer than the schema's) and skip the unread.
     for name, value in obj.items():
-        spec = schema.get(name)
+        spec = plan.get(name)
         if spec is None:
             continue
-        kind, many = spec
+        check, nested, expected, many = spec
         try:
             if value is None:
                 raise _Bad("must not be null")
@@ -66,27 +79,41 @@ def _check_object(schema: Schema, obj: dict[str, Any]) -> None:
                     raise _Bad("must be a non-empty array")
                 for index, item in enumerate(value):
                     try:
-                        _check_value(kind, item)
+                        if nested is None:
+                            if not check(item):  # type: ignore[misc]
+                                raise _Bad(f"must be {expected}")
+                        elif isinstance(item, dict):
+                            _check_object(nested, item)
+                        else:
+                            raise _Bad("must be an object")
                     except _Bad as bad:
                         bad.parts.append(f"[{index}]")
                         raise
             elif isinstance(value, list):
                 raise _Bad("must not be an array")
+            elif nested is None:
+                if not check(value):  # type: ignore[misc]
+                    raise _Bad(f"must be {expected}")
+            elif isinstance(value, dict):
+                _check_object(nested, value)
             else:
-                _check_value(kind, value)
+                raise _Bad("must be an object")
         except _Bad as bad:
             bad.parts.append(f".{name}")
             raise
 
 
+_RESOURCE_PLANS: dict[str, _Plan] = {t: _plan(schema) for t, schema in RESOURCE_SCHEMAS.items()}
+
+
 def check_resource(resource: dict[str, Any], path: str) -> None:
     """Fast typed check of one resource; raises FhirInputError(422) naming the element."""
     resource_type = resource.get("resourceType")
-    schema = RESOURCE_SCHEMAS.get(str(resource_type))
-    if schema is None:
+    plan = _RESOURCE_PLANS.get(str(resource_type))
+    if plan is None:
         return
     try:
-        _check_object(schema, resource)
+        _check_object(plan, resource)
     except _Bad as bad:
         where = path + "".join(reversed(bad.parts))
         raise _invalid(where, f"{where} {bad.problem}") from None

@@ -9,7 +9,7 @@ terminology provider, or by code system + code) and the date filter itself, see
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..datatypes import values
 from ..datatypes.values import Code, Concept, Interval
@@ -122,9 +122,12 @@ def compile_retrieve(elm: ElmNode, c: Compiler) -> Evaluator:
             )
             if not wanted and not ranges:
                 return list(items)
+            coded: list[tuple[list[_Coded], Callable[[list[Code]], bool], dict[Any, bool]]]
+            coded = [(_codes_by_item(ctx, data_type, path, get, items), test, {})
+                     for (path, get, _), (_, test) in zip(code_filters, wanted, strict=True)]
             out = []
-            for item in items:
-                if any(not test(codes_of(get(item))) for get, test in wanted):
+            for position, item in enumerate(items):
+                if any(not _matches(index[position], test, seen) for index, test, seen in coded):
                     continue
                 if any(not _in_range(get(item), rng) for get, rng in ranges):
                     continue
@@ -134,6 +137,36 @@ def compile_retrieve(elm: ElmNode, c: Compiler) -> Evaluator:
             fault(e, locator)
     return retrieve
 
+
+
+_Coded = tuple[tuple[tuple[str | None, str | None, str | None], ...], list[Code]]
+
+
+def _codes_by_item(ctx: Context, data_type: str, path: str, get: Callable[[Any], Any],
+                   items: Any) -> list[_Coded]:
+    """The codes at `path` of each retrieved item, read once per evaluation: every retrieve of
+    a type filters the same resources, and reading codes from JSON is most of its cost. Each
+    item's codes come with a plain-tuple key, so that items coded alike are tested once."""
+    key = ("Retrieve codes", data_type, path)
+    cached = ctx.indexes.get(key)
+    if cached is not None and cached[0] is items:
+        return cast("list[_Coded]", cached[1])
+    index: list[_Coded] = []
+    for item in items:
+        codes = codes_of(get(item))
+        index.append((tuple((c.code, c.system, c.version) for c in codes), codes))
+    ctx.indexes[key] = (items, index)
+    return index
+
+
+def _matches(coded: _Coded, test: Callable[[list[Code]], bool], seen: dict[Any, bool]) -> bool:
+    """`test` of an item's codes, remembered for this retrieve by the codes' key (the test
+    reads only system, code and version)."""
+    key, codes = coded
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = test(codes)
+    return found
 
 def _date_filter(path: str | None, low: str | None, high: str | None, rng: Evaluator,
                  locator: str | None) -> tuple[str | None, Callable[[Any], Any], Evaluator]:
