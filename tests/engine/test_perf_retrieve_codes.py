@@ -12,8 +12,7 @@ from typing import Any
 
 from cql_translate import needs_translator, translate
 
-from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
-from trd_cds.engine.temporal import DateTime
+from trd_cds.engine import DateTime, Engine, FhirDataProvider, ValueSetDirectory
 
 pytestmark = needs_translator
 
