@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from trd_builders import AS_OF, RX, Data
 
+from trd_cds.cards.builder import build_cards
 from trd_cds.rules import TrdRules
 
 SNOMED = "http://snomed.info/sct"
@@ -151,3 +152,48 @@ def test_an_item9_answer_off_the_scale_is_not_used_and_reported(rules: TrdRules)
 def test_an_item9_answer_as_a_string_raises_the_crisis_card(rules: TrdRules) -> None:
     got = rules.assess(Data().mdd().add(item9({"valueString": "2"})).patient(), AS_OF)
     assert got["crisis"] is True
+
+
+def deceased_patient(**deceased: Any) -> Data:
+    d = Data().mdd()
+    d.items[0].update(deceased)
+    d.med("sertraline", date(2024, 10, 1), None, 50)  # active, no end
+    return d
+
+
+def test_a_death_date_ends_the_trials_and_the_suggestions(rules: TrdRules) -> None:
+    got = rules.assess(deceased_patient(deceasedDateTime="2025-01-15T10:00:00Z").patient(), AS_OF)
+    assert got["suggestions"] == []
+    assert got["details"]["deceased"] is True and got["details"]["deathDate"] == "2025-01-15"
+    (trial,) = got["trials"]
+    assert trial["end"] == "2025-01-15"
+    cards = build_cards(got, hook="patient-view", patient_id="p")
+    assert cards[0]["summary"] == ("Patient recorded as deceased on 2025-01-15: "
+                                   "no treatment suggestions")
+    assert not any(c.get("suggestions") for c in cards)
+
+
+def test_age_stops_at_death(rules: TrdRules) -> None:
+    d = deceased_patient(deceasedDateTime="2000-06-01")
+    d.items[0]["birthDate"] = "1930-01-01"
+    got = rules.assess(d.patient(), AS_OF)
+    assert got["details"]["age"] == 70
+    assert got["trials"] == []  # the course starts after the death
+    assert {"resource": "MedicationStatement/r2", "path": "MedicationStatement",
+            "issue": "after-death", "effect": "not-read"} in got["dataQuality"]
+
+
+def test_deceased_boolean_without_a_date(rules: TrdRules) -> None:
+    got = rules.assess(deceased_patient(deceasedBoolean=True).patient(), AS_OF)
+    assert got["suggestions"] == [] and got["details"]["deathDate"] is None
+    cards = build_cards(got, hook="patient-view", patient_id="p")
+    assert cards[0]["summary"] == "Patient recorded as deceased: no treatment suggestions"
+
+
+def test_deceased_false_changes_nothing(rules: TrdRules) -> None:
+    alive = Data().mdd().med("sertraline", date(2025, 5, 1), None, 50)  # too short: extend
+    told_alive = Data().mdd().med("sertraline", date(2025, 5, 1), None, 50)
+    told_alive.items[0]["deceasedBoolean"] = False
+    alive, told = (rules.assess(d.patient(), AS_OF) for d in (alive, told_alive))
+    assert alive["suggestions"] == told["suggestions"] != []
+    assert told["details"]["deceased"] is False

@@ -490,6 +490,17 @@ def _crisis_evidence(details: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _deceased_card(details: dict[str, Any]) -> dict[str, Any]:
+    text = content.card_text("deceased")
+    died = details.get("deathDate")
+    if died:
+        statement = content.render(text["statement_dated"], date=_fmt(died))
+        return make_card("deceased", summary_fields={"date": _fmt(died)},
+                         detail_fields={"statement": statement})
+    return make_card("deceased", summary=text["summary_undated"],
+                     detail_fields={"statement": content.render(text["statement_undated"])})
+
+
 def build_cards(
     assessment: dict[str, Any],
     *,
@@ -509,6 +520,10 @@ def build_cards(
     removed = _removals(findings)
     cards += safety_cards(findings, details)
     cards += current_drug_cards(details)
+    if details.get("deceased"):
+        # No advice for a patient the record says has died; the answer says so.
+        cards.append(_deceased_card(details))
+        codes = []
     cards.append(trd_status_card(assessment))
     cards.append(dose_unknown_card(assessment))
     if patient_id is None:
