@@ -197,3 +197,37 @@ def test_deceased_false_changes_nothing(rules: TrdRules) -> None:
     alive, told = (rules.assess(d.patient(), AS_OF) for d in (alive, told_alive))
     assert alive["suggestions"] == told["suggestions"] != []
     assert told["details"]["deceased"] is False
+
+
+def dispense(when: str, days: int, quantity: dict[str, Any] | None) -> dict[str, Any]:
+    return {"resourceType": "MedicationDispense", "status": "completed",
+            "medicationCodeableConcept": {"coding": [{"system": RX, "code": SERTRALINE_50_TAB}]},
+            "whenHandedOver": when, "daysSupply": {"value": days, "unit": "d", "code": "d"},
+            **({"quantity": quantity} if quantity else {})}
+
+
+def test_dispenses_alone_form_the_trial(rules: TrdRules) -> None:
+    d = Data().mdd()
+    for when in ("2024-10-01", "2024-10-31", "2024-11-30"):
+        d.add(dispense(when, 30, {"value": 60, "unit": "TAB"}))
+    got = rules.assess(d.patient(), AS_OF)
+    (trial,) = got["trials"]
+    assert (trial["start"], trial["end"]) == ("2024-10-01", "2024-12-29")
+    assert trial["maxDailyDoseMg"] == 100  # 60 x 50 mg over 30 days
+    assert "from-dispenses" in trial["flags"]
+
+
+def test_a_dispense_without_quantity_is_a_trial_of_unknown_dose(rules: TrdRules) -> None:
+    got = rules.assess(Data().mdd().add(dispense("2024-10-01", 30, None)).patient(), AS_OF)
+    (trial,) = got["trials"]
+    assert trial["maxDailyDoseMg"] is None and "dose-unknown" in trial["flags"]
+    assert any(f["path"] == "MedicationDispense.quantity" and f["issue"] == "dose-not-recorded"
+               for f in got["dataQuality"])
+
+
+def test_with_a_statement_dispenses_only_measure_adherence(rules: TrdRules) -> None:
+    d = Data().mdd().add(sertraline_statement({"value": 2, "unit": "TAB"}))
+    d.add(dispense("2024-10-01", 30, {"value": 60, "unit": "TAB"}))
+    (trial,) = rules.assess(d.patient(), AS_OF)["trials"]
+    assert "from-dispenses" not in trial["flags"]
+    assert (trial["start"], trial["end"]) == ("2024-10-01", "2025-01-31")
