@@ -67,11 +67,11 @@ MEDICATION: Schema = {
     "medicationCodeableConcept": (CODEABLE_CONCEPT, False),
     "medicationReference": (REFERENCE, False),
 }
-COMMON: Schema = {"id": ("id", False), "status": ("code", False)}
+COMMON: Schema = {"id": ("resource-id", False), "status": ("code", False)}
 
 RESOURCE_SCHEMAS: dict[str, Schema] = {
     "Patient": {
-        "id": ("id", False),
+        "id": ("resource-id", False),
         "birthDate": ("date", False),
         "gender": ("code", False),
         "deceasedBoolean": ("boolean", False),
