@@ -168,6 +168,8 @@ class Details(TypedDict, total=False):
     episodeStart: str | None
     episodeStartFromDiagnosis: bool
     age: int | None
+    deceased: bool
+    deathDate: str | None
     ageRange: AgeRange | None
     psychoticFeatures: bool
     substanceUseDisorder: bool

@@ -58,6 +58,16 @@ async def test_bundle_gets_exactly_the_expected_trials(
     for trial in trials:
         if trial.get("maxDailyDoseMg") is None:
             assert "dose-unknown" in trial["flags"], f"{trial['ingredient']}: {trial['flags']}"
+    assessment = response.json()["assessment"]
+    if "trdStatus" in expected:
+        assert assessment["trdStatus"] == expected["trdStatus"], expected["note"]
+    if "psychoticFeatures" in expected:
+        assert assessment["details"]["psychoticFeatures"] is expected["psychoticFeatures"]
+    for flag in expected.get("trialFlags", []):
+        assert all(flag in t["flags"] for t in trials), f"{flag}: {trials}"
+    issues = {f["issue"] for f in assessment["dataQuality"]}
+    missing = set(expected.get("dataQualityIssues", [])) - issues
+    assert not missing, f"not reported: {missing}"
 
 
 def test_expected_json_covers_exactly_the_bundles() -> None:

@@ -496,6 +496,17 @@ def _diagnosis_card(assessment: Assessment, details: Details) -> dict[str, Any] 
                      detail_fields={"explanation": explanation})
 
 
+def _deceased_card(details: Details) -> dict[str, Any]:
+    text = content.card_text("deceased")
+    died = details.get("deathDate")
+    if died:
+        statement = content.render(text["statement_dated"], date=_fmt(died))
+        return make_card("deceased", summary_fields={"date": _fmt(died)},
+                         detail_fields={"statement": statement})
+    return make_card("deceased", summary=text["summary_undated"],
+                     detail_fields={"statement": content.render(text["statement_undated"])})
+
+
 def build_cards(
     assessment: Assessment,
     *,
@@ -519,6 +530,10 @@ def build_cards(
     removed = _removals(findings)
     cards += safety_cards(findings, details)
     cards += current_drug_cards(details)
+    if details.get("deceased"):
+        # No advice for a patient the record says has died; the answer says so.
+        cards.append(_deceased_card(details))
+        codes = []
     cards.append(with_links(trd_status_card(assessment), links))
     cards.append(dose_unknown_card(assessment))
     if patient_id is None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from .data_quality import Finding, sort_key
+from .data_quality import ACCEPTED, LONG_ID, NOT_READ, OTHER_PATIENT, Finding, finding, sort_key
 from .empty_elements import may_hold_empty, tolerate, too_deep
 from .outcome import FhirInputError
 from .patient_data import PatientData
-from .validate import check_resources
+from .validate import FHIR_ID_LENGTH, READ_TYPES, check_resources
 
 MB = 1024 * 1024
 
@@ -128,15 +128,22 @@ class _Survey:
     Patient entry's fullUrl is known. One pass: each pass over hundreds of freshly parsed
     resources costs about 0.1 ms in memory traffic alone."""
 
-    __slots__ = ("aliases", "by_type", "patients", "references")
+    __slots__ = ("aliases", "by_type", "found", "patients", "references", "unread_references")
 
     def __init__(self) -> None:
         self.by_type: dict[str, list[dict[str, Any]]] = {}
         self.patients: set[str] = set()
         self.aliases: dict[str, str] = {}
         self.references: set[str] = set()
+        # Patient references of resources the rules never read: (reference, resource, element,
+        # where the resource is in the request).
+        self.unread_references: list[tuple[str, dict[str, Any], str, str]] = []
+        # Tolerated input problems found here, with where each is in the request.
+        self.found: list[tuple[Finding, str]] = []
 
-    def add(self, full_url: str | None, resource: dict[str, Any], resource_type: str) -> None:
+    def add(
+        self, full_url: str | None, resource: dict[str, Any], resource_type: str, where: str = ""
+    ) -> None:
         group = self.by_type.get(resource_type)
         if group is None:
             self.by_type[resource_type] = [resource]
@@ -149,14 +156,22 @@ class _Survey:
             self.patients.add(identity)
             if full_url:
                 self.aliases[full_url] = identity
-        subject = resource.get("subject")
-        if type(subject) is dict and type(reference := subject.get("reference")) is str:
-            self.references.add(reference)
-        patient = resource.get("patient")
-        if type(patient) is dict and type(reference := patient.get("reference")) is str:
-            self.references.add(reference)
+        ident = resource.get("id")
+        if type(ident) is str and len(ident) > FHIR_ID_LENGTH:
+            self.found.append((finding(resource, ".id", LONG_ID, ACCEPTED), f"{where}.id"))
+        read = resource_type in READ_TYPES
+        for element in ("subject", "patient"):
+            value = resource.get(element)
+            if type(value) is dict and type(reference := value.get("reference")) is str:
+                if read:
+                    self.references.add(reference)
+                else:
+                    self.unread_references.append((reference, resource, element, where))
 
-    def check_one_patient(self, expected_patient_id: str | None) -> None:
+    def check_one_patient(self, expected_patient_id: str | None, strict: bool = False) -> None:
+        """400 when the data the rules read is about more than one patient. A resource the
+        rules never read (a ServiceRequest naming another patient by absolute URL) is only a
+        warning, unless validation is strict."""
         referenced = {
             identity
             for identity in (_patient_identity(r, self.aliases) for r in self.references)
@@ -169,12 +184,22 @@ class _Survey:
             raise FhirInputError.of(
                 400, "the data is about more than one patient", code="invariant"
             )
+        for reference, resource, element, where in self.unread_references:
+            identity = _patient_identity(reference, self.aliases)
+            if identity.startswith(("Patient/", "urn:")) and identity not in everyone:
+                if strict or not everyone:
+                    raise FhirInputError.of(
+                        400, "the data is about more than one patient", code="invariant"
+                    )
+                self.found.append(
+                    (finding(resource, f".{element}", OTHER_PATIENT, NOT_READ), f"{where}.{element}")
+                )
 
 
 def _survey(entries: Iterable[tuple[str, str | None, dict[str, Any]]]) -> _Survey:
     survey = _Survey()
-    for _, full_url, resource in entries:
-        survey.add(full_url, resource, str(resource["resourceType"]))
+    for path, full_url, resource in entries:
+        survey.add(full_url, resource, str(resource["resourceType"]), path)
     return survey
 
 
@@ -254,7 +279,9 @@ def read_bundle(body: bytes, limits: InputLimits) -> tuple[PatientData, Validato
             for key, value in entry.items():
                 if key != "resource" and (type(value) is dict or type(value) is list):
                     _check_nesting(value, _RESOURCE_DEPTH, max_depth)
-        survey.add(full_url if type(full_url) is str else None, resource, kind)
+        survey.add(
+            full_url if type(full_url) is str else None, resource, kind, f"Bundle.entry[{index}].resource"
+        )
         resources.append(resource)
     return _patient_data(
         resources,
@@ -317,7 +344,8 @@ def _patient_data(
     be checked (None when the whole body was)."""
     if require_patient and "Patient" not in survey.by_type:
         raise FhirInputError.of(400, "the Bundle has no Patient resource", code="required")
-    survey.check_one_patient(expected_patient_id)
+    survey.check_one_patient(expected_patient_id, strict=limits.strict)
+    tolerance.found.extend(survey.found)
 
     def validate() -> None:
         if resource_depth is not None:

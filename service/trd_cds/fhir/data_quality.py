@@ -20,12 +20,19 @@ __all__ = ["Finding", "describe", "finding", "resource_label", "sort_key", "warn
 
 # issue codes
 EMPTY_ELEMENT = "empty-element"
+LONG_ID = "id-too-long"
+OTHER_PATIENT = "other-patient-reference"
 # effect codes
 DROPPED = "dropped"
+ACCEPTED = "accepted"
+NOT_READ = "not-read"
 
 # How each (issue, effect) reads in an OperationOutcome, with the element's path in front.
 _DESCRIPTIONS: dict[tuple[str, str], str] = {
     (EMPTY_ELEMENT, DROPPED): "is empty (or holds only empty elements) and was dropped",
+    (LONG_ID, ACCEPTED): "is longer than FHIR's 64 characters; accepted (it only names the "
+    "resource)",
+    (OTHER_PATIENT, NOT_READ): "names another patient; the rules do not read this resource",
 }
 
 

@@ -18,6 +18,9 @@ DATETIME_RE = re.compile(rf"{_YEAR}(-{_MONTH}(-{_DAY}(T{_TIME}{_ZONE})?)?)?")
 INSTANT_RE = re.compile(rf"{_YEAR}-{_MONTH}-{_DAY}T{_TIME}{_ZONE}")
 CODE_RE = re.compile(r"[^\s]+( [^\s]+)*")
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# A resource's own id only names it (in references and findings): EHRs that exceed FHIR's 64
+# characters (Epic) are accepted, with a warning (bundle.py); the characters still count.
+RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9\-.]+")
 URI_RE = re.compile(r"\S+")
 
 
@@ -45,6 +48,10 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "uri": (lambda v: isinstance(v, str) and URI_RE.fullmatch(v) is not None, "a URI"),
     "code": (lambda v: isinstance(v, str) and CODE_RE.fullmatch(v) is not None, "a code"),
     "id": (lambda v: isinstance(v, str) and ID_RE.fullmatch(v) is not None, "an id"),
+    "resource-id": (
+        lambda v: isinstance(v, str) and RESOURCE_ID_RE.fullmatch(v) is not None,
+        "an id (letters, digits, '-' and '.')",
+    ),
     "boolean": (lambda v: isinstance(v, bool), "a boolean"),
     "integer": (_is_int, "an integer"),
     "unsignedInt": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),

@@ -25,6 +25,7 @@ from .primitives import CHECKS
 from .read_schema import ONE_OF, REQUIRED, RESOURCE_SCHEMAS, Schema
 
 READ_TYPES = frozenset(RESOURCE_SCHEMAS)
+FHIR_ID_LENGTH = 64
 
 
 def _invalid(path: str, message: str) -> FhirInputError:
@@ -133,6 +134,11 @@ def check_resources(resources: list[tuple[str, dict[str, Any]]], *, strict: bool
     if strict:
         from .strict import strict_check
 
+        for path, resource in resources:
+            # FHIR's 64-character id limit, which the default mode only warns about.
+            ident = resource.get("id")
+            if isinstance(ident, str) and len(ident) > FHIR_ID_LENGTH:
+                raise _invalid(f"{path}.id", f"{path}.id is longer than {FHIR_ID_LENGTH} characters")
         for path, resource in resources:
             if resource.get("resourceType") in READ_TYPES:
                 strict_check(resource, path)
