@@ -41,7 +41,10 @@ lint: $(VENV)/.dev
 elm: setup-node
 	node cql/tools/build-elm.mjs
 
-check-elm: setup-node
+# Everything generated under cql/ is committed; each generator fails when its output is stale.
+check-elm: setup-node setup
+	$(BIN)/python cql/tools/gen_knowledge.py --check
+	$(BIN)/python cql/tools/gen_valuesets.py --check
 	node cql/tools/build-elm.mjs --check
 
 pytest: setup ensure-java ensure-chromium
