@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import shutil
 import sys
@@ -116,9 +115,9 @@ def _screen(args: argparse.Namespace) -> int:
 
 
 def _cql(argv: list[str]) -> int:
-    tool: Any = importlib.import_module("trd_cds.cql_tools.tool")
-    result = tool.main(argv)
-    return int(result or 0)
+    from trd_cds.cql_tools import tool
+
+    return int(tool.main(argv) or 0)
 
 
 def _date(text: str) -> str:
