@@ -34,9 +34,11 @@ os.environ["TRD_FHIR_ALLOW_HTTP"] = "true"
 os.environ["TRD_FHIR_ALLOW_PRIVATE_ADDRESSES"] = "true"
 
 from trd_cds.app import create_app
-from trd_cds.fhir.crisis import crisis_signal
 from trd_cds.fhir.patient_data import PatientData
+from trd_cds.rules import CrisisRule
 from trd_cds.settings import Settings
+
+CRISIS_RULE = CrisisRule.load()
 
 
 def free_port() -> int:
@@ -432,7 +434,7 @@ class FakeRules:
             "trdStatus": "not-met",
             "statementCount": len(statements),
             "resourceCount": len(patient.resources),
-            "crisis": crisis_signal(patient, as_of),
+            "crisis": CRISIS_RULE(patient, as_of) is not None,
             "suggestions": ["optimise-dose"] if statements else [],
             "evaluationDate": as_of.isoformat(),
             "rulesetVersion": self.ruleset_version,
@@ -440,11 +442,13 @@ class FakeRules:
 
     def check_orders(
         self, patient: PatientData, as_of: date, draft_orders: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    ) -> Any:
         self.order_calls.append(draft_orders)
-        return [
-            {"rule": "checked", "order": f"MedicationRequest/{o.get('id')}"} for o in draft_orders
-        ]
+        return {
+            "findings": [{"ruleId": "checked", "indicator": "warning", "orderId": o.get("id"),
+                          "drug": "drafted"} for o in draft_orders],
+            "drafts": [],
+        }
 
 
 def fake_cards(
@@ -452,7 +456,7 @@ def fake_cards(
     *,
     hook: str,
     draft_orders: list[dict[str, Any]],
-    order_findings: list[dict[str, Any]],
+    order_check: Any,
     patient_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """A minimal card builder: one card per fact, typed through source.topic.code."""
@@ -466,7 +470,8 @@ def fake_cards(
 
     cards = [card("crisis", "critical", "crisis")] if assessment.get("crisis") else []
     cards += [card(f"suggestion-{s}", "info", s) for s in assessment.get("suggestions", [])]
-    cards += [card("order-finding", "warning", f["order"]) for f in order_findings]
+    cards += [card("order-finding", "warning", f"MedicationRequest/{f['orderId']}")
+              for f in order_check["findings"]]
     return cards
 
 

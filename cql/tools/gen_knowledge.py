@@ -2,8 +2,8 @@
 """Generate the CQL data library and the FHIR ValueSets from the knowledge tables.
 
 The clinical facts live once, in ``knowledge/*.csv`` of the shared folder (``../shared`` beside
-the checkout, or ``$SHARED``); the project's own tables (how EHRs write a dose unit) live in
-``cql/knowledge/*.csv``. This script turns them into:
+the checkout, or ``$SHARED``); the project's own tables (how EHRs write a dose unit, and the
+codes it adds to codes.csv, each with its reason) live in ``cql/knowledge/*.csv``. This script turns them into:
 
 * ``cql/AntidepressantData.cql``: the tables as CQL lists of Tuples;
 * ``cql/valuesets/*.json``: FHIR R4 ValueSets (enumerated ``compose`` and an ``expansion``).
@@ -335,7 +335,8 @@ def gen_valuesets() -> dict[str, dict[str, Any]]:
     products = read("antidepressant_products.csv")
     aug = read("augmentation_agents.csv")
     inter = read("interacting_drugs.csv")
-    codes = read("codes.csv")
+    # The project's additions to codes.csv, each with its reason (cql/knowledge).
+    codes = read("codes.csv") + read("codes_supplement.csv", PROJECT_KNOWLEDGE)
     ad_class = {a["ingredient"]: a["class"] for a in ads}
     out: dict[str, dict[str, Any]] = {}
 

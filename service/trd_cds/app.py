@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 
 import httpx
 import orjson
@@ -26,7 +23,6 @@ from trd_cds.api.auth import (
     TokenVerifier,
 )
 from trd_cds.api.errors import install_error_handlers
-from trd_cds.api.evaluation import Evaluator
 from trd_cds.api.jwks import JwksCache
 from trd_cds.api.metrics import Metrics, mark_worker_gone
 from trd_cds.api.middleware import RequestContextMiddleware
@@ -36,61 +32,20 @@ from trd_cds.api.routes import evaluate, health, hooks
 from trd_cds.api.state import Services
 from trd_cds.cache.base import ResultCache
 from trd_cds.cache.feedback_store import FeedbackStore, MemoryFeedbackStore, RedisFeedbackStore
-from trd_cds.cache.memory import MemoryCache
 from trd_cds.cache.redis_cache import RedisCache
-from trd_cds.cache.single_flight import SingleFlightCache
 from trd_cds.cache.tiered import TieredCache, redis_backend
-from trd_cds.fhir.bundle import InputLimits
 from trd_cds.fhir.client import FhirClient
 from trd_cds.fhir.client_policy import FhirServerPolicy
 from trd_cds.fhir.client_transport import guarded_transport, tls_context
-from trd_cds.fhir.crisis import crisis_signal as data_crisis_signal
 from trd_cds.logging_setup import configure_logging
 from trd_cds.settings import Settings
+from trd_cds.wiring import input_limits, load_rules, make_evaluator, memory_cache
 
 log = logging.getLogger(__name__)
 
 
-def load_rules(settings: Settings) -> RulesEngine:
-    """The real TRD rules (compiles the ELM once); imported late, it is the slow part."""
-    rules_module: Any = importlib.import_module("trd_cds.rules")
-    loaded: RulesEngine = rules_module.TrdRules.load(settings.rules_parameters or None)
-    if settings.gc_freeze:
-        gc.collect()
-        gc.freeze()
-        # An assessment allocates some 10^5 short-lived objects that reference counting frees;
-        # young collections every 700 allocations only slowed it (p90 -9% at 10 000).
-        gc.set_threshold(10_000, *gc.get_threshold()[1:])
-    return loaded
-
-
-def default_card_builder() -> CardBuilder | None:
-    try:
-        cards_module: Any = importlib.import_module("trd_cds.cards")
-    except ImportError:
-        return None
-    builder: CardBuilder | None = getattr(cards_module, "build_cards", None)
-    return builder
-
-
-def default_crisis_signal() -> CrisisSignal:
-    """The cards package's crisis signal when it offers one, else the data-only one of fhir/."""
-    try:
-        cards_module: Any = importlib.import_module("trd_cds.cards")
-    except ImportError:
-        return data_crisis_signal
-    signal: CrisisSignal = getattr(cards_module, "crisis_signal", data_crisis_signal)
-    return signal
-
-
 def _make_cache(settings: Settings, metrics: Metrics) -> tuple[ResultCache, FeedbackStore]:
-    memory = MemoryCache(
-        max_entries=settings.cache_max_entries,
-        max_bytes=settings.cache_max_bytes,
-        ttl_seconds=settings.cache_ttl_seconds,
-        jitter=settings.cache_ttl_jitter,
-        on_event=metrics.cache_event,
-    )
+    memory = memory_cache(settings, metrics)
     if not settings.redis_url:
         return memory, MemoryFeedbackStore()
     redis = RedisCache(
@@ -223,25 +178,11 @@ def create_app(
                 leeway_seconds=settings.auth_leeway_seconds,
                 max_lifetime_seconds=settings.auth_max_token_lifetime_seconds,
             )
-        evaluator = Evaluator(
-            cache=SingleFlightCache(
-                result_cache, lock_wait_seconds=settings.redis_lock_wait_ms / 1000
-            ),
-            card_builder=card_builder or default_card_builder(),
-            crisis_signal=crisis_signal or default_crisis_signal(),
-            metrics=metrics,
-            timeout_seconds=settings.evaluation_timeout_seconds,
-            rules_threads=settings.rules_threads,
-            max_pending=settings.max_pending_evaluations,
-        )
+        evaluator = make_evaluator(settings, result_cache, metrics,
+                                   card_builder=card_builder, crisis_signal=crisis_signal)
         state = Services(
             settings=settings,
-            limits=InputLimits(
-                max_bytes=settings.max_body_bytes,
-                max_entries=settings.max_entries,
-                max_depth=settings.max_json_depth,
-                strict=settings.strict_validation,
-            ),
+            limits=input_limits(settings),
             metrics=metrics,
             evaluator=evaluator,
             cache=result_cache,

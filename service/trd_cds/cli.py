@@ -53,29 +53,33 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
 
 
 async def _evaluate_file(path: Path, as_of_text: str | None) -> tuple[int, dict[str, Any]]:
-    from trd_cds.api.evaluation import AssessmentUnavailable
-    from trd_cds.api.routes.evaluate import evaluate_patient, parse_as_of
-    from trd_cds.api.state import Services
-    from trd_cds.app import create_app, load_rules
+    """The /evaluate answer for a Bundle file, by the same evaluation as the service's (its
+    rules, crisis rule, cards and embedded cache), without an HTTP app around it."""
+    from trd_cds.api.as_of import parse_as_of
+    from trd_cds.api.evaluation import AssessmentUnavailable, evaluation_answer
+    from trd_cds.api.metrics import Metrics
     from trd_cds.fhir.bundle import parse_bundle
     from trd_cds.fhir.outcome import FhirInputError, Issue, operation_outcome
     from trd_cds.settings import Settings
+    from trd_cds.wiring import input_limits, load_rules, make_evaluator, memory_cache
 
-    # A local evaluation has no callers to authenticate.
-    settings = Settings(auth_required=False)
-    app = create_app(settings, rules=load_rules(settings))
-    async with app.router.lifespan_context(app):
-        state: Services = app.state.services
-        try:
-            as_of = parse_as_of(as_of_text)
-            patient = parse_bundle(path.read_bytes(), state.limits)
-            return 0, await evaluate_patient(state.evaluator, patient, as_of)
-        except FhirInputError as exc:
-            return 2, exc.outcome()
-        except AssessmentUnavailable as exc:
-            return 3, operation_outcome(
-                Issue(f"assessment unavailable ({exc.reason})", code="transient")
-            )
+    settings = Settings()
+    metrics = Metrics()
+    evaluator = make_evaluator(settings, memory_cache(settings, metrics), metrics)
+    limits = input_limits(settings)
+    try:
+        as_of = parse_as_of(as_of_text)
+        patient = parse_bundle(path.read_bytes(), limits)
+        evaluator.rules = load_rules(settings)
+        return 0, await evaluation_answer(evaluator, patient, as_of)
+    except FhirInputError as exc:
+        return 2, exc.outcome()
+    except AssessmentUnavailable as exc:
+        return 3, operation_outcome(
+            Issue(f"assessment unavailable ({exc.reason})", code="transient")
+        )
+    finally:
+        evaluator.close()
 
 
 def _evaluate(args: argparse.Namespace) -> int:

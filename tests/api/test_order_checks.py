@@ -31,7 +31,7 @@ class BlockingOrderRules(FakeRules):
 
     def check_orders(
         self, patient: PatientData, as_of: date, draft_orders: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    ) -> Any:
         self.threads.append(threading.current_thread().name)
         self.started.set()
         self.release.wait(WAIT_SECONDS)

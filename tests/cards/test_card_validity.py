@@ -76,7 +76,7 @@ FINDINGS = [
 
 @pytest.mark.parametrize("hook", ["patient-view", "order-select", "order-sign"])
 def test_every_card_kind_is_valid_cds_hooks(hook: str) -> None:
-    cards = build_cards(TRD_MET, hook=hook, draft_orders=[DRAFT], order_findings=FINDINGS,
+    cards = build_cards(TRD_MET, hook=hook, draft_orders=[DRAFT], order_check={"findings": FINDINGS, "drafts": []},
                         patient_id="p1")
     assert response_problems({"cards": cards}) == []
     topics = [c["source"]["topic"]["code"] for c in cards]
@@ -89,7 +89,7 @@ def test_every_card_kind_is_valid_cds_hooks(hook: str) -> None:
 
 
 def test_crisis_card_comes_first_with_988_and_needs_nothing_else() -> None:
-    card = crisis_card(None)
+    card = crisis_card({})
     assert card_problems(card) == []
     assert card["indicator"] == "critical"
     for needle in ("988", "988lifeline.org", "741741", "Befrienders", "911"):
@@ -99,7 +99,7 @@ def test_crisis_card_comes_first_with_988_and_needs_nothing_else() -> None:
 
 
 def test_safety_cards_carry_override_reasons_with_display() -> None:
-    cards = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], order_findings=FINDINGS,
+    cards = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], order_check={"findings": FINDINGS, "drafts": []},
                         patient_id="p1")
     safety = [c for c in cards if c["source"]["topic"]["code"].startswith("safety-")]
     assert safety and all(c["overrideReasons"] for c in safety)
@@ -109,7 +109,10 @@ def test_safety_cards_carry_override_reasons_with_display() -> None:
 
 
 def test_order_hooks_update_the_drafted_order_and_patient_view_creates() -> None:
-    sign = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], patient_id="p1")
+    # The rules read the draft as venlafaxine (its RxNorm code): the failing drug is renewed.
+    check = {"findings": [], "drafts": [{"orderId": "draft-1", "drug": "venlafaxine"}]}
+    sign = build_cards(TRD_MET, hook="order-sign", draft_orders=[DRAFT], order_check=check,
+                       patient_id="p1")
     view = build_cards(TRD_MET, hook="patient-view", draft_orders=[DRAFT], patient_id="p1")
     switch_sign = next(c for c in sign if c["source"]["topic"]["code"] == "switch-class")
     switch_view = next(c for c in view if c["source"]["topic"]["code"] == "switch-class")

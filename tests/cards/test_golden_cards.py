@@ -57,7 +57,7 @@ def _hook_call(rules: TrdRules, name: str) -> dict[str, Any]:
     drafts = [e["resource"] for e in request["context"]["draftOrders"]["entry"]]
     findings = rules.check_orders(patient, AS_OF, drafts)
     cards = build_cards(rules.assess(patient, AS_OF), hook=request["hook"], draft_orders=drafts,
-                        order_findings=findings, patient_id=request["context"]["patientId"])
+                        order_check=findings, patient_id=request["context"]["patientId"])
     return {"cards": cards}
 
 

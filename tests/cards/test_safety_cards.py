@@ -51,17 +51,17 @@ def test_removal_findings_make_no_card_and_drop_the_offer() -> None:
     removal = finding("maoi-serotonergic", "phenelzine",
                       removesSuggestion={"drug": "bupropion", "suggestion": "switch-class"})
     assert safety_cards([removal]) == []
-    cards = build_cards(TRD_MET, hook="order-sign", order_findings=[removal], patient_id="p1")
+    cards = build_cards(TRD_MET, hook="order-sign", order_check={"findings": [removal], "drafts": []}, patient_id="p1")
     # bupropion was the only switch option of TRD_MET: the whole card goes.
     assert "switch-class" not in [c["source"]["topic"]["code"] for c in cards]
-    view = build_cards(TRD_MET, hook="patient-view", order_findings=[removal], patient_id="p1")
+    view = build_cards(TRD_MET, hook="patient-view", order_check={"findings": [removal], "drafts": []}, patient_id="p1")
     assert "switch-class" in [c["source"]["topic"]["code"] for c in view]
 
 
 def test_removed_augmentation_agent_is_named_on_the_card() -> None:
     removal = finding("maoi-serotonergic", "phenelzine",
                       removesSuggestion={"drug": "aripiprazole", "suggestion": "augment"})
-    cards = build_cards(TRD_MET, hook="order-select", order_findings=[removal], patient_id="p1")
+    cards = build_cards(TRD_MET, hook="order-select", order_check={"findings": [removal], "drafts": []}, patient_id="p1")
     augment = next(c for c in cards if c["source"]["topic"]["code"] == "augment")
     labels = [s["label"] for s in augment["suggestions"]]
     assert labels == ["Add liothyronine 25 mcg/day"]

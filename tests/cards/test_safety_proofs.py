@@ -60,9 +60,9 @@ def low_dose(drug: str, mg: float, birth: str = "1980-01-01") -> Spec:
 def cards(rules: TrdRules, spec: Spec) -> list[dict[str, Any]]:
     patient = PatientData.of(spec.resources())
     drafts = spec.draft_orders()
-    findings = rules.check_orders(patient, AS_OF, drafts) if drafts else []
+    findings = rules.check_orders(patient, AS_OF, drafts) if drafts else None
     built = build_cards(rules.assess(patient, AS_OF), hook="order-sign" if drafts else "patient-view",
-                        draft_orders=drafts, order_findings=findings, patient_id="p")
+                        draft_orders=drafts, order_check=findings, patient_id="p")
     assert response_problems({"cards": built}) == []
     return built
 

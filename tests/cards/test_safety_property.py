@@ -89,9 +89,9 @@ def test_no_card_suggests_what_the_safety_rules_forbid(rules: TrdRules, spec: Sp
     patient = PatientData.of(spec.resources())
     drafts = spec.draft_orders()
     hook = "order-sign" if drafts else "patient-view"
-    findings = rules.check_orders(patient, AS_OF, drafts) if drafts else []
+    findings = rules.check_orders(patient, AS_OF, drafts) if drafts else None
     assessment = rules.assess(patient, AS_OF)
-    cards = build_cards(assessment, hook=hook, draft_orders=drafts, order_findings=findings,
+    cards = build_cards(assessment, hook=hook, draft_orders=drafts, order_check=findings,
                         patient_id="p")
     assert response_problems({"cards": cards}) == []
     offered = suggested_agents(cards)

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from conftest import running_app
 from trd_cds.app import create_app
+from trd_cds.assessment import OrderCheck
 from trd_cds.cards import build_cards
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.rules import TrdRules
@@ -87,7 +88,7 @@ class CountedRules:
         return self.rules.assess(patient, as_of)
 
     def check_orders(self, patient: PatientData, as_of: date,
-                     draft_orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                     draft_orders: list[dict[str, Any]]) -> OrderCheck:
         return self.rules.check_orders(patient, as_of, draft_orders)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from trd_cds.assessment import no_orders
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.rules import TrdRules
 
@@ -75,7 +76,7 @@ def test_seizure_disorder_removes_bupropion(rules: TrdRules) -> None:
 def test_draft_maoi_on_top_of_an_ssri_is_critical(rules: TrdRules) -> None:
     request = json.loads((EXAMPLES / "cds-hooks" / "order-sign-maoi.json").read_text("utf-8"))
     drafts = [e["resource"] for e in request["context"]["draftOrders"]["entry"]]
-    findings = rules.check_orders(patient("classic-trd.json"), AS_OF, drafts)
+    findings = rules.check_orders(patient("classic-trd.json"), AS_OF, drafts)["findings"]
     assert {"ruleId": "maoi-serotonergic", "indicator": "critical", "orderId": "draft-phenelzine",
             "drug": "phenelzine", "washoutDaysLeft": None, "dailyDoseMg": None} in findings
 
@@ -92,13 +93,13 @@ def test_draft_ssri_inside_maoi_washout_reports_days_left(rules: TrdRules) -> No
     draft = {"resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
              "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                                        "code": "36437", "display": "sertraline"}]}}
-    findings = rules.check_orders(PatientData.of([*kept, maoi]), AS_OF, [draft])
+    findings = rules.check_orders(PatientData.of([*kept, maoi]), AS_OF, [draft])["findings"]
     washout = [f for f in findings if f["ruleId"] == "maoi-washout"]
     assert washout and washout[0]["washoutDaysLeft"] == 4 and washout[0]["indicator"] == "critical"
 
 
 def test_no_drafts_no_findings(rules: TrdRules) -> None:
-    assert rules.check_orders(patient("classic-trd.json"), AS_OF, []) == []
+    assert rules.check_orders(patient("classic-trd.json"), AS_OF, []) == no_orders()
 
 
 @pytest.mark.parametrize(("tablets", "fires"), [(2, False), (3, True)])
@@ -109,7 +110,7 @@ def test_draft_citalopram_dose(rules: TrdRules, tablets: int, fires: bool) -> No
                                                        "code": "200371", "display": "citalopram 20 MG Oral Tablet"}]},
              "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                                     "doseAndRate": [{"doseQuantity": {"value": tablets, "unit": "tablet"}}]}]}
-    findings = rules.check_orders(patient("classic-trd.json"), AS_OF, [draft])
+    findings = rules.check_orders(patient("classic-trd.json"), AS_OF, [draft])["findings"]
     dose = [f for f in findings if f["ruleId"] == "citalopram-dose"]
     assert bool(dose) is fires
     if fires:

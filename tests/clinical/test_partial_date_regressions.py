@@ -49,7 +49,7 @@ SERTRALINE_DRAFT = {
 
 def test_maoi_washout_with_the_full_end_date(rules: TrdRules) -> None:
     phenelzine = statement("8123", "phenelzine", 45, "2025-01-01", "2025-05-25")
-    findings = rules.check_orders(patient(phenelzine), date(2025, 5, 28), [SERTRALINE_DRAFT])
+    findings = rules.check_orders(patient(phenelzine), date(2025, 5, 28), [SERTRALINE_DRAFT])["findings"]
     assert [(f["ruleId"], f["washoutDaysLeft"]) for f in findings] == [("maoi-washout", 11)]
 
 
@@ -59,7 +59,7 @@ def test_maoi_washout_when_the_end_is_known_to_the_month(rules: TrdRules) -> Non
     # the opposite of the shortest course used for adequacy. Read as 1 May, the washout is
     # over and a drafted SSRI gets no finding.
     phenelzine = statement("8123", "phenelzine", 45, "2025-01-01", "2025-05")
-    findings = rules.check_orders(patient(phenelzine), date(2025, 5, 28), [SERTRALINE_DRAFT])
+    findings = rules.check_orders(patient(phenelzine), date(2025, 5, 28), [SERTRALINE_DRAFT])["findings"]
     assert [f["ruleId"] for f in findings] == ["maoi-washout"]
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from trd_cds.fhir.crisis import crisis_evidence, crisis_signal
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.fhir.validate import check_resources
+from trd_cds.rules import CrisisRule
 from trd_cds.settings import Settings
 
 FHIR_JSON = {"content-type": "application/fhir+json"}
@@ -101,9 +101,11 @@ async def test_crisis_fallback_reads_dates_at_the_limits(make_client: Any, fhir:
         response = await _post(client, bundle, "2999-12-31")
         quiet = await _post(client, _dated_bundle(fhir, EARLIEST + LATEST), "1900-01-01")
     assert response.status_code == 200, response.text
-    assert response.json()["assessment"]["details"]["crisisEvidence"] == {
-        "item9Score": 2,
-        "item9Date": "2999-12-30",
+    # The latest positive answer, as the CQL rule reads it (Suggestions "Positive Item 9");
+    # the answers dated 9999 lie wholly after asOf and are no reading of it.
+    assert response.json()["assessment"]["details"]["crisisItem9"] == {
+        "score": 2,
+        "takenOn": "2999-12-30",
     }
     assert quiet.status_code == 503  # the rules failed and there is no crisis to report
 
@@ -122,9 +124,11 @@ def test_the_crisis_window_is_clipped_at_the_ends_of_the_calendar(as_of: date) -
     first, last = item9("0001-01-01"), item9("9999-12-31T23:59:59+14:00")
     patient = PatientData.of([first, last])
     expected = as_of <= date(1, 1, 31) or as_of == date.max
-    assert crisis_signal(patient, as_of) is expected
+    evidence = CrisisRule.load()(patient, as_of)
+    assert (evidence is not None) is expected
     if as_of == date.max:
-        assert crisis_evidence(patient, as_of) == {"item9Score": 1, "item9Date": "9999-12-31"}
+        assert evidence == {"crisisItem9": {"score": 1, "takenOn": "9999-12-31"},
+                            "crisisSuicidalIdeationCondition": False}
 
 
 @pytest.mark.parametrize("strict", [False, True])

@@ -58,7 +58,7 @@ def test_drafted_maoi_rules_out_every_serotonergic_candidate(rules: TrdRules) ->
     patient = met().patient()
     assessment = rules.assess(patient, AS_OF)
     assert "bupropion" in [a["agent"] for a in assessment["details"]["augmentationAgents"]]
-    findings = rules.check_orders(patient, AS_OF, [PHENELZINE])
+    findings = rules.check_orders(patient, AS_OF, [PHENELZINE])["findings"]
     assert removals(findings) >= {
         ("augment", "bupropion", "maoi-serotonergic"), ("augment", "bupropion", "bupropion-seizure"),
         ("switch-class", "bupropion", "maoi-serotonergic"),
@@ -77,24 +77,24 @@ def test_drafted_ssri_rules_out_the_maoi_switch(rules: TrdRules) -> None:
     patient = stage_three().patient()
     offered = [c["ingredient"] for c in rules.assess(patient, AS_OF)["details"]["switchCandidates"]]
     assert "phenelzine" in offered
-    findings = rules.check_orders(patient, AS_OF, [SERTRALINE])
+    findings = rules.check_orders(patient, AS_OF, [SERTRALINE])["findings"]
     assert ("switch-class", "phenelzine", "maoi-serotonergic") in removals(findings)
 
 
 def test_a_harmless_draft_removes_nothing(rules: TrdRules) -> None:
-    findings = rules.check_orders(met().patient(), AS_OF, [draft("d-ari", "89013", "aripiprazole")])
+    findings = rules.check_orders(met().patient(), AS_OF, [draft("d-ari", "89013", "aripiprazole")])["findings"]
     assert findings == []
 
 
 def test_removal_only_for_what_the_record_still_allows(rules: TrdRules) -> None:
     patient = met().condition("G40.909").patient()  # bupropion already blocked by the record
-    findings = rules.check_orders(patient, AS_OF, [PHENELZINE])
+    findings = rules.check_orders(patient, AS_OF, [PHENELZINE])["findings"]
     assert not any(d == "bupropion" for _, d, _ in removals(findings))
     assert ("switch-class", "mirtazapine", "maoi-serotonergic") in removals(findings)
 
 
 def test_two_drafts_are_checked_against_each_other(rules: TrdRules) -> None:
-    findings = rules.check_orders(Data().mdd().patient(), AS_OF, [PHENELZINE, SERTRALINE])
+    findings = rules.check_orders(Data().mdd().patient(), AS_OF, [PHENELZINE, SERTRALINE])["findings"]
     plain = [f for f in findings if set(f) == PLAIN_KEYS]
     assert {(f["ruleId"], f["drug"]) for f in plain} >= {
         ("maoi-serotonergic", "phenelzine"), ("maoi-serotonergic", "sertraline")}
@@ -105,7 +105,7 @@ def test_two_drafts_are_checked_against_each_other(rules: TrdRules) -> None:
 
 
 def test_findings_keep_their_six_keys_plus_at_most_one_part(rules: TrdRules) -> None:
-    findings = rules.check_orders(met().patient(), AS_OF, [PHENELZINE])
+    findings = rules.check_orders(met().patient(), AS_OF, [PHENELZINE])["findings"]
     for f in findings:
         assert set(f) >= PLAIN_KEYS and len(set(f) - PLAIN_KEYS) <= 1
 
@@ -113,6 +113,6 @@ def test_findings_keep_their_six_keys_plus_at_most_one_part(rules: TrdRules) -> 
 @pytest.mark.parametrize(("egfr", "indicator"), [(25, "warning"), (60, "info")])
 def test_drafted_lithium_with_low_egfr_is_a_warning(rules: TrdRules, egfr: float, indicator: str) -> None:
     d = met().observation("98979-8", date(2025, 5, 20), egfr, "mL/min/{1.73_m2}")
-    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-li", "6448", "lithium")])
+    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-li", "6448", "lithium")])["findings"]
     lithium = [f for f in findings if f["ruleId"] == "lithium-monitoring"]
     assert [f["indicator"] for f in lithium] == [indicator]

@@ -15,14 +15,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
+from trd_cds.assessment import Assessment, Details, Finding, OrderCheck, no_orders
 from trd_cds.cache.keys import patient_digest, result_key
 from trd_cds.cache.single_flight import SingleFlightCache
 from trd_cds.fhir.bundle import Validator
-from trd_cds.fhir.crisis import crisis_evidence
+from trd_cds.fhir.data_quality import warnings_outcome
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
 
@@ -47,36 +48,36 @@ class Overloaded(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    assessment: dict[str, Any]
+    assessment: Assessment
     cards: list[dict[str, Any]]
     complete: bool
 
 
 def degraded_assessment(
-    crisis: bool,
+    crisis: Details | None,
     as_of: date,
     ruleset_version: str | None,
     reason: str,
-    evidence: dict[str, Any] | None = None,
-    data_quality: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """What can be said without the rules: the crisis flag, and that the rest is missing."""
-    return {
-        "complete": False,
-        "unavailableReason": reason,
-        "crisis": crisis,
-        "evaluationDate": as_of.isoformat(),
-        "rulesetVersion": ruleset_version,
-        "trdStatus": None,
-        "pseudoResistance": False,
-        "failedClasses": [],
-        "trials": [],
-        "staging": None,
-        "suggestions": [],
-        "safety": [],
-        "details": {"crisisEvidence": evidence} if evidence else {},
-        "dataQuality": data_quality or [],
-    }
+    data_quality: list[Finding] | None = None,
+) -> Assessment:
+    """What can be said without the rules: the crisis rule's answer (with its evidence in
+    ``details``, as a complete assessment carries it), and that the rest is missing."""
+    return Assessment(
+        complete=False,
+        unavailableReason=reason,
+        crisis=crisis is not None,
+        evaluationDate=as_of.isoformat(),
+        rulesetVersion=ruleset_version,
+        trdStatus=None,
+        pseudoResistance=False,
+        failedClasses=[],
+        trials=[],
+        staging=None,
+        suggestions=[],
+        safety=[],
+        details=crisis if crisis is not None else Details(),
+        dataQuality=data_quality or [],
+    )
 
 
 def card_type(card: dict[str, Any]) -> str:
@@ -137,7 +138,7 @@ class Evaluator:
 
     async def _cards_with_orders(
         self,
-        assessment: dict[str, Any],
+        assessment: Assessment,
         patient: PatientData,
         as_of: date,
         *,
@@ -159,12 +160,11 @@ class Evaluator:
 
         return await asyncio.wait_for(self._in_rules_thread(work), budget)
 
-    def _cards(self, assessment: dict[str, Any], patient: PatientData, hook: str,
-               drafts: list[dict[str, Any]],
-               order_findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _cards(self, assessment: Assessment, patient: PatientData, hook: str,
+               drafts: list[dict[str, Any]], order_check: OrderCheck) -> list[dict[str, Any]]:
         build = self.card_builder
         assert build is not None
-        return build(assessment, hook=hook, draft_orders=drafts, order_findings=order_findings,
+        return build(assessment, hook=hook, draft_orders=drafts, order_check=order_check,
                      patient_id=_patient_id(patient))
 
     def close(self) -> None:
@@ -176,7 +176,7 @@ class Evaluator:
 
     async def assessment(
         self, patient: PatientData, as_of: date, validate: Validator | None = None
-    ) -> tuple[dict[str, Any] | None, str]:
+    ) -> tuple[Assessment | None, str]:
         """(assessment, result) where result is hit, miss or degraded-<why> (assessment None)."""
         rules = self.rules
         if rules is None:
@@ -189,14 +189,15 @@ class Evaluator:
             raise FhirInputError.of(413, "JSON nested too deeply", code="too-costly") from None
         key = result_key(rules.ruleset_version, as_of, digest)
 
-        def work() -> dict[str, Any]:
+        def work() -> Assessment:
             # Validation belongs to the miss path: a hit means the same resources passed it.
             if validate is not None:
                 validate()
             return rules.assess(patient, as_of)
 
         async def compute() -> dict[str, Any]:
-            return await self._in_rules_thread(work)
+            # The cache holds JSON objects; these are Assessments (it holds nothing else).
+            return cast(dict[str, Any], await self._in_rules_thread(work))
 
         started = time.perf_counter()
         # A hit is answered straight away: the task, timer and shield below cost several turns
@@ -205,20 +206,20 @@ class Evaluator:
         cached = await self.cache.get(key)
         if cached is not None:
             self.metrics.evaluation_seconds.labels("hit").observe(time.perf_counter() - started)
-            return cached, "hit"
+            return cast(Assessment, cached), "hit"
         # Shielded: when the budget runs out the computation still finishes and fills the cache
         # for the next request; this request answers from the crisis signal now.
         # (It reads the key again: a computation that finished meanwhile is not repeated.)
         task = asyncio.ensure_future(self.cache.get_or_compute(key, compute))
         task.add_done_callback(_retrieve)
         try:
-            value, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)
+            computed, hit = await asyncio.wait_for(asyncio.shield(task), self.timeout)
         except FhirInputError:
             raise
         except Overloaded:
             result = "degraded-overloaded"
             log.warning("assessment refused: overloaded", extra={"pending": self._pending})
-            value = None
+            value: Assessment | None = None
         except TimeoutError:
             result = "degraded-timeout"
             log.warning("assessment timed out", extra={"budgetSeconds": self.timeout})
@@ -228,6 +229,7 @@ class Evaluator:
             log.error("assessment failed: %s", type(exc).__name__, exc_info=exc)
             value = None
         else:
+            value = cast(Assessment, computed)
             result = "hit" if hit else "miss"
         self.metrics.evaluation_seconds.labels(result).observe(time.perf_counter() - started)
         return value, result
@@ -259,7 +261,7 @@ class Evaluator:
                         budget=self.timeout - (time.perf_counter() - started),
                     )
                 else:
-                    cards = self._cards(assessment, patient, hook, drafts, [])
+                    cards = self._cards(assessment, patient, hook, drafts, no_orders())
             except Overloaded:
                 # Cards without the safety checks of the drafts could advise what a draft
                 # rules out: answer as without an assessment.
@@ -303,28 +305,37 @@ class Evaluator:
         hook: str,
         drafts: list[dict[str, Any]],
         result: str,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ) -> tuple[Assessment, list[dict[str, Any]]]:
         crisis = self.crisis_signal(patient, as_of)
         reason = result.removeprefix("degraded-")
-        if not crisis:
+        if crisis is None:
             raise AssessmentUnavailable(reason)
         version = self.rules.ruleset_version if self.rules is not None else None
-        assessment = degraded_assessment(
-            True,
-            as_of,
-            version,
-            reason,
-            crisis_evidence(patient, as_of),
-            [dict(item) for item in patient.findings],
-        )
+        assessment = degraded_assessment(crisis, as_of, version, reason, list(patient.findings))
         if self.card_builder is None:
             raise AssessmentUnavailable(reason)
         try:
-            cards = self._cards(assessment, patient, hook, drafts, [])
+            cards = self._cards(assessment, patient, hook, drafts, no_orders())
         except Exception as exc:
             log.error("crisis cards failed: %s", type(exc).__name__, exc_info=exc)
             raise AssessmentUnavailable(reason) from None
         return assessment, cards
+
+
+async def evaluation_answer(
+    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
+) -> dict[str, object]:
+    """The /evaluate answer, also the `trd-cds evaluate` command's: the assessment, its cards
+    and, only when the input had problems that were tolerated, `issues`: an OperationOutcome
+    of warnings, one per finding, naming where it is in the Bundle."""
+    result = await evaluator.evaluate(
+        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
+    )
+    answer: dict[str, object] = {"assessment": result.assessment, "cards": result.cards}
+    issues = warnings_outcome(patient.findings, patient.finding_locations)
+    if issues is not None:
+        answer["issues"] = issues
+    return answer
 
 
 def _patient_id(patient: PatientData) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
+from trd_cds.assessment import Assessment, Details, OrderCheck
 from trd_cds.fhir.patient_data import PatientData
 
 
@@ -15,28 +16,29 @@ class RulesEngine(Protocol):
     @property
     def ruleset_version(self) -> str: ...
 
-    def assess(self, patient: PatientData, as_of: date) -> dict[str, Any]:
+    def assess(self, patient: PatientData, as_of: date) -> Assessment:
         """The JSON-ready assessment of RULES.md §11; this is what the cache holds."""
         ...
 
     def check_orders(
         self, patient: PatientData, as_of: date, draft_orders: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Safety findings for drafted drugs (cheap, never cached)."""
+    ) -> OrderCheck:
+        """Safety findings for drafted drugs, and what each draft orders (never cached)."""
         ...
 
 
 class CardBuilder(Protocol):
     def __call__(
         self,
-        assessment: dict[str, Any],
+        assessment: Assessment,
         *,
         hook: str,
         draft_orders: list[dict[str, Any]],
-        order_findings: list[dict[str, Any]],
+        order_check: OrderCheck,
         patient_id: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
 
-CrisisSignal = Callable[[PatientData, date], bool]
-"""Crisis from the raw data alone (RULES.md §10): used when the assessment is unavailable."""
+CrisisSignal = Callable[[PatientData, date], Details | None]
+"""The crisis rule (RULES.md §10) on the raw data alone, for when the assessment is
+unavailable: the crisis evidence as the details carry it, or None when there is no crisis."""

@@ -15,6 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from trd_cds.assessment import (
+    Assessment,
+    Conflict,
+    Details,
+    DraftDrug,
+    Item9Evidence,
+    OrderCheck,
+    OrderFinding,
+    Trial,
+    no_orders,
+)
+
 from . import content
 from .card import action, make_card, suggestion
 from .resources import CPT, SNOMED, medication_request, service_request
@@ -35,13 +47,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def crisis_card(evidence: dict[str, Any] | None) -> dict[str, Any]:
-    """The 988 crisis card. Depends on nothing but the evidence already in hand."""
+def crisis_card(details: Details) -> dict[str, Any]:
+    """The 988 crisis card. Depends on nothing but the evidence already in hand: the latest
+    positive item 9 answer, else an active suicidal-ideation Condition."""
     text = content.card_text("crisis")
-    if evidence and evidence.get("score") is not None:
-        reason = content.render(text["reason_item9"], score=evidence["score"],
-                                date=evidence.get("takenOn") or "a recent date")
-    elif evidence and evidence.get("suicidalIdeation"):
+    item9: Item9Evidence | None = details.get("crisisItem9")
+    if item9 is not None:
+        reason = content.render(text["reason_item9"], score=_fmt(item9["score"]),
+                                date=item9["takenOn"])
+    elif details.get("crisisSuicidalIdeationCondition"):
         reason = content.render(text["reason_condition"])
     else:
         reason = content.render(text["reason_unspecified"])
@@ -54,28 +68,19 @@ def _draft_id(order: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _order_drug(order: dict[str, Any]) -> str:
-    concept = order.get("medicationCodeableConcept") or {}
-    for coding in concept.get("coding", []):
-        if coding.get("display"):
-            return str(coding["display"])
-    return str(concept.get("text") or "the drafted medication")
-
-
 def _join(items: Sequence[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     items = list(dict.fromkeys(items))
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _removals(findings: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
+def _removals(findings: Sequence[OrderFinding]) -> dict[tuple[str, str], list[str]]:
     """(suggestion, candidate) -> the drafted drugs that rule it out (CQL "Draft Removals")."""
     out: dict[tuple[str, str], list[str]] = {}
     for f in findings:
         removes = f.get("removesSuggestion")
-        if isinstance(removes, dict):
-            key = (str(removes.get("suggestion")), str(removes.get("drug")))
-            out.setdefault(key, []).append(str(f.get("drug")))
+        if removes is not None:
+            out.setdefault((removes["suggestion"], removes["drug"]), []).append(f["drug"])
     return out
 
 
@@ -88,20 +93,20 @@ def _draft_note(removed: dict[str, list[str]]) -> str:
                           removed=_join(list(removed)))
 
 
-def _partner(conflict: dict[str, Any]) -> str:
+def _partner(conflict: Conflict) -> str:
     key = "partner_drafted" if conflict.get("drafted") else "partner_current"
     return content.render(content.note(key), drug=conflict.get("drug"))
 
 
-def _rule_fields(rule: str, group: list[dict[str, Any]], details: dict[str, Any]) -> dict[str, Any]:
+def _rule_fields(rule: str, group: list[OrderFinding], details: Details) -> dict[str, Any]:
     """The facts a safety card of ``rule`` states, from its findings and the assessment."""
     text = content.card_text(f"safety-{rule}")
     plain = [f for f in group if not f.get("conflictsWith")]
     conflicts = [f for f in group if f.get("conflictsWith")]
     drugs = [str(f.get("drug") or "drafted medication") for f in group]
     fields: dict[str, Any] = {"drug": _join(drugs), "drugs": _join(drugs)}
-    days = [f["washoutDaysLeft"] for f in plain if f.get("washoutDaysLeft") is not None]
-    doses = [f["dailyDoseMg"] for f in plain if f.get("dailyDoseMg") is not None]
+    days = [n for f in plain if (n := f.get("washoutDaysLeft")) is not None]
+    doses = [mg for f in plain if (mg := f.get("dailyDoseMg")) is not None]
     if days:
         fields["washoutDaysLeft"] = _fmt(max(days))
     if doses:
@@ -125,17 +130,17 @@ def _rule_fields(rule: str, group: list[dict[str, Any]], details: dict[str, Any]
     return fields
 
 
-def safety_cards(findings: Sequence[dict[str, Any]],
-                 details: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def safety_cards(findings: Sequence[OrderFinding],
+                 details: Details | None = None) -> list[dict[str, Any]]:
     """One card per safety rule that a drafted order triggers (CDS Hooks: one concern, one
     card), naming every drafted drug and, for combinations, what each is combined with.
     Findings that only remove a suggestion make no card of their own."""
     details = details or {}
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[OrderFinding]] = {}
     for finding in findings:
-        if finding.get("removesSuggestion"):
+        if "removesSuggestion" in finding:
             continue
-        groups.setdefault(str(finding.get("ruleId")), []).append(finding)
+        groups.setdefault(finding["ruleId"], []).append(finding)
     cards: list[dict[str, Any]] = []
     for rule, group in groups.items():
         indicators = [str(f.get("indicator")) for f in group]
@@ -166,13 +171,13 @@ def safety_cards(findings: Sequence[dict[str, Any]],
     return cards
 
 
-def _conditions(details: dict[str, Any], text: dict[str, Any]) -> str:
+def _conditions(details: Details, text: dict[str, Any]) -> str:
     found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
              if details.get(flag)]
     return _join(found) if found else str(text["either"])
 
 
-def current_drug_cards(details: dict[str, Any]) -> list[dict[str, Any]]:
+def current_drug_cards(details: Details) -> list[dict[str, Any]]:
     """Cards for what the patient takes now (TRDAssessment "Details".currentDrugAlerts): a
     combination or dose that breaks a safety rule whatever is suggested or drafted."""
     cards = []
@@ -190,13 +195,14 @@ def current_drug_cards(details: dict[str, Any]) -> list[dict[str, Any]]:
     return cards
 
 
-def _trial_rows(trials: Sequence[dict[str, Any]]) -> str:
+def _trial_rows(trials: Sequence[Trial]) -> str:
     rows = []
     for t in trials:
         if not (t.get("failed") and t.get("inCurrentEpisode")):
             continue
         dose = f"{_fmt(t['maxDailyDoseMg'])} mg/day" if t.get("maxDailyDoseMg") is not None else "unknown"
-        weeks = _fmt(round(t["daysAtAdequateDose"] / 7, 1)) if t.get("daysAtAdequateDose") is not None else "unknown"
+        days = t.get("daysAtAdequateDose")
+        weeks = _fmt(round(days / 7, 1)) if days is not None else "unknown"
         outcome = str(t.get("outcome")) + (" (inferred)" if t.get("outcomeInferred") else "")
         rows.append(f"| {t['ingredient']} | {t['class']} | {dose} | {weeks} | {outcome} |")
     return "\n".join(rows)
@@ -205,15 +211,16 @@ def _trial_rows(trials: Sequence[dict[str, Any]]) -> str:
 _ROMAN = ("0", "I", "II", "III", "IV", "V")
 
 
-def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
+def trd_status_card(assessment: Assessment) -> dict[str, Any] | None:
     status = assessment.get("trdStatus")
     classes = assessment.get("failedClasses") or []
     trials = assessment.get("trials") or []
     if status == "met":
-        staging = assessment.get("staging") or {}
-        stage = staging.get("thaseRush")
-        score = staging.get("maudsleyScore")
-        maudsley = (f"{score} ({staging.get('maudsleyBand')})" if score is not None
+        staging = assessment.get("staging")
+        stage = staging["thaseRush"] if staging else None
+        score = staging["maudsleyScore"] if staging else None
+        band = staging["maudsleyBand"] if staging else None
+        maudsley = (f"{score} ({band})" if score is not None
                     else "not computable from the record")
         fields = {"class_count": len(classes), "classes": ", ".join(classes)}
         return make_card("trd-met", summary_fields=fields, detail_fields={
@@ -232,7 +239,7 @@ def trd_status_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def dose_unknown_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
+def dose_unknown_card(assessment: Assessment) -> dict[str, Any] | None:
     """Trials of the episode with no readable dose: said, not left silent (their adequacy
     cannot be judged, so TRD may be understated)."""
     if assessment.get("trdStatus") not in {"met", "not-met"}:
@@ -255,7 +262,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def data_quality_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
+def data_quality_card(assessment: Assessment) -> dict[str, Any] | None:
     """One card for integrators listing the records the rules could not fully use, when one of
     them can change the advice."""
     relevant = [f for f in assessment.get("dataQuality") or []
@@ -273,7 +280,7 @@ def data_quality_card(assessment: dict[str, Any]) -> dict[str, Any] | None:
                      summary=text["summary_one"] if len(relevant) == 1 else None)
 
 
-def _current_trial(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
+def _current_trial(assessment: Assessment, details: Details) -> Trial | None:
     """The trial the §12 'current / last trial' rule points at: the latest-starting one."""
     name = details.get("currentTrialIngredient")
     episode = [t for t in assessment.get("trials") or [] if t.get("inCurrentEpisode")]
@@ -282,12 +289,16 @@ def _current_trial(assessment: dict[str, Any], details: dict[str, Any]) -> dict[
     return max(pool, key=lambda t: str(t.get("start"))) if pool else None
 
 
-def _draft_for(drafts: Sequence[dict[str, Any]], drug: str) -> dict[str, Any] | None:
-    return next((d for d in drafts if _draft_id(d) and drug.lower() in _order_drug(d).lower()), None)
+def _draft_for(drafts: Sequence[dict[str, Any]], ordered: Sequence[DraftDrug],
+               drug: str) -> dict[str, Any] | None:
+    """The drafted order of ``drug``: the CQL read what each draft orders from its codes
+    (TRDAssessment "Drafted Drugs"), so desvenlafaxine is never taken for venlafaxine."""
+    ids = {d["orderId"] for d in ordered if d["drug"] == drug and d["orderId"]}
+    return next((d for d in drafts if _draft_id(d) in ids), None)
 
 
-def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, Any]],
-               patient_id: str | None,
+def _dose_card(details: Details, hook: str, drafts: Sequence[dict[str, Any]],
+               ordered: Sequence[DraftDrug], patient_id: str | None,
                removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
     target = details.get("doseTarget")
     if not target or target.get("targetDailyDoseMg") is None:
@@ -299,7 +310,7 @@ def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, An
     fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
               "target_dose": _fmt(target["targetDailyDoseMg"])}
     text = content.card_text("optimize-dose")
-    draft = _draft_for(drafts, drug) if hook in ORDER_HOOKS else None
+    draft = _draft_for(drafts, ordered, drug) if hook in ORDER_HOOKS else None
     resource = medication_request(patient_id=patient_id, drug=drug, rxcui=None,
                                   daily_dose=target["targetDailyDoseMg"], unit="mg", based_on=draft)
     if draft is not None:
@@ -310,7 +321,7 @@ def _dose_card(details: dict[str, Any], hook: str, drafts: Sequence[dict[str, An
     return make_card("optimize-dose", summary_fields=fields, detail_fields=fields, suggestions=[sug])
 
 
-def _extend_card(details: dict[str, Any]) -> dict[str, Any] | None:
+def _extend_card(details: Details) -> dict[str, Any] | None:
     plan = details.get("reassessment")
     if not plan or not plan.get("reassessOn"):
         return None
@@ -319,22 +330,23 @@ def _extend_card(details: dict[str, Any]) -> dict[str, Any] | None:
     return make_card("extend-trial", summary_fields=fields, detail_fields=fields)
 
 
-def _adherence_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
-    pdc = {t.get("ingredient"): t.get("pdc") for t in details.get("trials") or []}
+def _adherence_card(assessment: Assessment, details: Details) -> dict[str, Any] | None:
+    pdc = {t["ingredient"]: t["pdc"] for t in details.get("trials") or []}
     poor = [t for t in assessment.get("trials") or []
             if t.get("inCurrentEpisode") and "poor-adherence" in (t.get("flags") or [])]
     if not poor:
         return None
     drugs = ", ".join(sorted({t["ingredient"] for t in poor}))
     evidence = "; ".join(
-        f"{t['ingredient']}: " + (f"{round(float(pdc[t['ingredient']]) * 100)}% of days covered by dispenses"
-                                  if pdc.get(t["ingredient"]) is not None else "a record marked not taken")
+        f"{t['ingredient']}: " + (f"{round(float(covered) * 100)}% of days covered by dispenses"
+                                  if (covered := pdc.get(t["ingredient"])) is not None
+                                  else "a record marked not taken")
         for t in poor)
     return make_card("address-adherence", summary_fields={"drugs": drugs},
                      detail_fields={"drugs": drugs, "evidence": evidence})
 
 
-def _young_adult_note(assessment: dict[str, Any]) -> str:
+def _young_adult_note(assessment: Assessment) -> str:
     return content.note("young_adult") if "young-adult" in (assessment.get("safety") or []) else ""
 
 
@@ -343,7 +355,7 @@ def _young_adult_note(assessment: dict[str, Any]) -> str:
 _DOSE_UNITS = {"mg/day": ("mg", "mg"), "mcg/day": ("ug", "mcg")}
 
 
-def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
+def _augment_card(assessment: Assessment, details: Details,
                   patient_id: str | None,
                   removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
     offered = details.get("augmentationAgents") or []
@@ -384,8 +396,9 @@ def _augment_card(assessment: dict[str, Any], details: dict[str, Any],
                      summary=None if base else text["summary_no_current"])
 
 
-def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
-                 drafts: Sequence[dict[str, Any]], patient_id: str | None,
+def _switch_card(assessment: Assessment, details: Details, hook: str,
+                 drafts: Sequence[dict[str, Any]], ordered: Sequence[DraftDrug],
+                 patient_id: str | None,
                  removed: dict[tuple[str, str], list[str]]) -> dict[str, Any] | None:
     offered = details.get("switchCandidates") or []
     options = [o for o in offered if ("switch-class", o["ingredient"]) not in removed]
@@ -397,7 +410,7 @@ def _switch_card(assessment: dict[str, Any], details: dict[str, Any], hook: str,
     text = content.card_text("switch-class")
     # A switch replaces a drafted order of the failing drug (a renewal); any other draft is
     # left alone and the switch is a new order.
-    draft = _draft_for(drafts, trial["ingredient"]) if hook in ORDER_HOOKS else None
+    draft = _draft_for(drafts, ordered, trial["ingredient"]) if hook in ORDER_HOOKS else None
     suggestions = []
     for opt in options:
         fields = {"drug": opt["ingredient"], "dose": _fmt(opt["minAdequateMg"]),
@@ -431,7 +444,7 @@ def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_i
     return suggestion(label, [action("create", label, resource)])
 
 
-def _ect_card(details: dict[str, Any], crisis: bool, patient_id: str) -> dict[str, Any]:
+def _ect_card(details: Details, crisis: bool, patient_id: str) -> dict[str, Any]:
     """ECT referral; when the CQL puts ECT first it says why (psychotic features, suicidality)."""
     text = content.card_text("ect")
     fields = {"priority_note": "", "priority_sentence": ""}
@@ -447,7 +460,7 @@ def _ect_card(details: dict[str, Any], crisis: bool, patient_id: str) -> dict[st
                      suggestions=[_referral(text["suggestion_label"], ECT, patient_id)])
 
 
-def _referral_cards(codes: Sequence[str], details: dict[str, Any],
+def _referral_cards(codes: Sequence[str], details: Details,
                     patient_id: str | None,
                     removed: dict[tuple[str, str], list[str]]) -> list[dict[str, Any]]:
     if not patient_id:
@@ -468,7 +481,7 @@ def _referral_cards(codes: Sequence[str], details: dict[str, Any],
     return cards
 
 
-def _diagnosis_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict[str, Any] | None:
+def _diagnosis_card(assessment: Assessment, details: Details) -> dict[str, Any] | None:
     text = content.card_text("review-diagnosis")
     if assessment.get("trdStatus") == "excluded":
         reason, explanation = text["reason_excluded"], text["explanation_excluded"]
@@ -482,29 +495,23 @@ def _diagnosis_card(assessment: dict[str, Any], details: dict[str, Any]) -> dict
                      detail_fields={"explanation": explanation})
 
 
-def _crisis_evidence(details: dict[str, Any]) -> dict[str, Any] | None:
-    if details.get("crisisItem9"):
-        return dict(details["crisisItem9"])
-    if details.get("crisisSuicidalIdeationCondition"):
-        return {"suicidalIdeation": True}
-    return None
-
-
 def build_cards(
-    assessment: dict[str, Any],
+    assessment: Assessment,
     *,
     hook: str,
     draft_orders: Sequence[dict[str, Any]] = (),
-    order_findings: Sequence[dict[str, Any]] = (),
+    order_check: OrderCheck | None = None,
     patient_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    details: dict[str, Any] = assessment.get("details") or {}
+    details: Details = assessment.get("details") or Details()
     codes: list[str] = list(assessment.get("suggestions") or [])
     drafts = list(draft_orders) if hook in ORDER_HOOKS else []
+    checked = order_check if order_check is not None and hook in ORDER_HOOKS else no_orders()
+    ordered = checked["drafts"]
     cards: list[dict[str, Any] | None] = []
     if assessment.get("crisis"):
-        cards.append(crisis_card(_crisis_evidence(details)))
-    findings = list(order_findings) if hook in ORDER_HOOKS else []
+        cards.append(crisis_card(details))
+    findings = checked["findings"]
     # Candidates of the (draft-free, cached) assessment that the drafted orders rule out.
     removed = _removals(findings)
     cards += safety_cards(findings, details)
@@ -519,7 +526,7 @@ def build_cards(
         # Recommended first (psychotic features or suicidality): before the drug options.
         cards.append(_ect_card(details, bool(assessment.get("crisis")), patient_id))
     if "optimize-dose" in codes:
-        cards.append(_dose_card(details, hook, drafts, patient_id, removed))
+        cards.append(_dose_card(details, hook, drafts, ordered, patient_id, removed))
     if "extend-trial" in codes:
         cards.append(_extend_card(details))
     if "address-adherence" in codes:
@@ -527,7 +534,7 @@ def build_cards(
     if "augment" in codes:
         cards.append(_augment_card(assessment, details, patient_id, removed))
     if "switch-class" in codes:
-        cards.append(_switch_card(assessment, details, hook, drafts, patient_id, removed))
+        cards.append(_switch_card(assessment, details, hook, drafts, ordered, patient_id, removed))
     cards += _referral_cards(codes, details, patient_id, removed)
     if "review-diagnosis" in codes:
         cards.append(_diagnosis_card(assessment, details))

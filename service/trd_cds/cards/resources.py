@@ -60,14 +60,13 @@ def medication_request(
     """A draft MedicationRequest for ``daily_dose`` once daily, or, without a dose, for the
     drug with a titration ``instruction``.
 
-    ``based_on`` is the drafted order being replaced, so that an update keeps its id and
-    identity fields (CDS Hooks requires the whole resource in an update). Without an RxNorm
-    code the drafted order's own medication coding is kept when it names the same drug.
+    ``based_on`` is the drafted order of ``drug`` being replaced (the caller found it by what
+    the CQL read from its codes), so that an update keeps its id and identity fields (CDS
+    Hooks requires the whole resource in an update). Without an RxNorm code the drafted
+    order's own medication coding is kept: it codes the same drug.
     """
     body: dict[str, Any] = dict(based_on or {})
-    drafted = body.get("medicationCodeableConcept")
-    same_drug = isinstance(drafted, dict) and drug.lower() in str(drafted).lower()
-    if rxcui or not same_drug:
+    if rxcui or not isinstance(body.get("medicationCodeableConcept"), dict):
         coding: dict[str, Any] = {"display": drug}
         if rxcui:
             coding.update(system=RXNORM, code=rxcui)

@@ -9,16 +9,13 @@ identifier) and the element by a FHIRPath-like path from the resource type.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any
+
+from trd_cds.assessment import Finding
 
 from .outcome import Issue, operation_outcome
 
-
-class Finding(TypedDict):
-    resource: str  # "Type/id" (the resource's id only); "Type" alone when it has no id
-    path: str  # FHIRPath-like, from the resource type: "MedicationStatement.dosage[0].doseAndRate"
-    issue: str  # a code: what is wrong
-    effect: str  # a code: what the service did about it
+__all__ = ["Finding", "describe", "finding", "resource_label", "sort_key", "warnings_outcome"]
 
 
 # issue codes

@@ -1,5 +1,7 @@
-"""The TRD rules: CQL libraries of ``cql/`` evaluated by the engine into the assessment."""
+"""The TRD rules: CQL libraries of ``cql/`` evaluated by the engine into the assessment, and
+the crisis rule alone for when the assessment is not available."""
 
+from .crisis_rule import CrisisRule
 from .runner import TrdRules
 
-__all__ = ["TrdRules"]
+__all__ = ["CrisisRule", "TrdRules"]

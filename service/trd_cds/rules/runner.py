@@ -9,8 +9,18 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from trd_cds.assessment import (
+    Assessment,
+    Details,
+    DraftDrug,
+    OrderCheck,
+    OrderFinding,
+    Staging,
+    Trial,
+    no_orders,
+)
 from trd_cds.engine import Engine, FhirDataProvider, ValueSetDirectory
 from trd_cds.engine.temporal import DateTime
 from trd_cds.fhir.patient_data import PatientData
@@ -89,32 +99,34 @@ class TrdRules:
             expressions=expressions,
         )
 
-    def assess(self, patient: PatientData, as_of: date) -> dict[str, Any]:
+    def assess(self, patient: PatientData, as_of: date) -> Assessment:
         results = self._evaluate(patient, as_of, expressions=list(_DEFINES.values()))
         values = {field: to_json(results[name]) for field, name in _DEFINES.items()}
-        return {
-            "trdStatus": values["trdStatus"],
-            "pseudoResistance": bool(values["pseudoResistance"]),
-            "failedClasses": values["failedClasses"] or [],
-            "trials": [_trial(t) for t in values["trials"] or []],
-            "staging": {
-                "thaseRush": values["thaseRush"],
-                "maudsleyScore": values["maudsleyScore"],
-                "maudsleyBand": values["maudsleyBand"],
-            },
-            "suggestions": values["suggestions"] or [],
-            "safety": values["safety"] or [],
-            "crisis": bool(values["crisis"]),
-            "evaluationDate": as_of.isoformat(),
-            "rulesetVersion": self._version,
-            "details": _details(values["details"], values["trials"] or []),
+        return Assessment(
+            trdStatus=values["trdStatus"],
+            pseudoResistance=bool(values["pseudoResistance"]),
+            failedClasses=values["failedClasses"] or [],
+            trials=[_trial(t) for t in values["trials"] or []],
+            staging=Staging(
+                thaseRush=values["thaseRush"],
+                maudsleyScore=values["maudsleyScore"],
+                maudsleyBand=values["maudsleyBand"],
+            ),
+            suggestions=values["suggestions"] or [],
+            safety=values["safety"] or [],
+            crisis=bool(values["crisis"]),
+            evaluationDate=as_of.isoformat(),
+            rulesetVersion=self._version,
+            details=_details(values["details"], values["trials"] or []),
             # What the input reading tolerated, then what the rules could not fully use.
-            "dataQuality": [*patient.findings, *(values["dataQuality"] or [])],
-        }
+            dataQuality=[*patient.findings, *(values["dataQuality"] or [])],
+        )
 
     def check_orders(self, patient: PatientData, as_of: date,
-                     draft_orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Safety findings for drafted MedicationRequests (order-select / order-sign).
+                     draft_orders: list[dict[str, Any]]) -> OrderCheck:
+        """Safety findings for drafted MedicationRequests (order-select / order-sign), and
+        the drug each drafted order orders (``drafts``: ``{orderId, drug}``, read from its
+        codes by the CQL, so the cards never match a draft by its wording).
 
         Each finding has ``ruleId``, ``indicator``, ``orderId``, ``drug`` (the drafted drug),
         ``washoutDaysLeft`` and ``dailyDoseMg``; at most one of two optional parts is added:
@@ -126,36 +138,41 @@ class TrdRules:
         """
         orders = [o for o in draft_orders if o.get("resourceType") == "MedicationRequest"]
         if not orders:
-            return []
+            return no_orders()
         wrapped = FhirDataProvider(orders).retrieve("MedicationRequest")
         results = self._evaluate(patient, as_of, {DRAFT_ORDERS: list(wrapped)},
-                                 expressions=["Draft Order Findings"])
+                                 expressions=["Draft Order Findings", "Drafted Drugs"])
         findings = to_json(results["Draft Order Findings"]) or []
-        return [_finding(f) for f in findings]
+        drafts = to_json(results["Drafted Drugs"]) or []
+        return OrderCheck(findings=[_finding(f) for f in findings],
+                          drafts=[DraftDrug(orderId=d["orderId"], drug=d["drug"]) for d in drafts])
 
 
 # Optional parts of a finding: left out when empty, so a plain finding has its six keys only.
 _OPTIONAL_FINDING_KEYS = ("conflictsWith", "removesSuggestion")
 
 
-def _finding(f: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in f.items() if v is not None or k not in _OPTIONAL_FINDING_KEYS}
+# The CQL results are JSON of the shapes of trd_cds.assessment (the CQL tuples name them);
+# the casts below are where that shape is asserted, tests/rules/test_contract.py checks it.
+def _finding(f: Mapping[str, Any]) -> OrderFinding:
+    return cast(OrderFinding, {k: v for k, v in f.items()
+                               if v is not None or k not in _OPTIONAL_FINDING_KEYS})
 
 
-def _trial(t: Mapping[str, Any]) -> dict[str, Any]:
+def _trial(t: Mapping[str, Any]) -> Trial:
     renamed = {_TRIAL_RENAMES.get(k, k): v for k, v in t.items()}
-    return {k: renamed.get(k) for k in _TRIAL_FIELDS}
+    return cast(Trial, {k: renamed.get(k) for k in _TRIAL_FIELDS})
 
 
-def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]]) -> dict[str, Any]:
-    out = dict(details or {})
+def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]]) -> Details:
+    out: dict[str, Any] = dict(details or {})
     # Per-trial facts the cards state (required duration, scores, coverage), in trial order.
     out["trials"] = [
         {k: t.get(k) for k in ("ingredient", "current", "requiredDays", "minAdequateMg",
                                "baselineScore", "outcomeScore", "pdc", "interactingDrugs")}
         for t in trials
     ]
-    return out
+    return cast(Details, out)
 
 
 def _config_parameters(engine: Engine, parameters: Mapping[str, Any]) -> dict[str, Any]:

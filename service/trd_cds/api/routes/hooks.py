@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from trd_cds.fhir.bundle import load_json, patient_data_from_entries
@@ -18,13 +18,13 @@ from trd_cds.fhir.outcome import FhirInputError, Issue
 from trd_cds.fhir.patient_data import PatientData
 from trd_cds.fhir.prefetch import deduplicate, resolve_prefetch
 
-from ..body import check_json_content_type, read_body
+from ..dependencies import JsonBody, State
 from ..errors import outcome_response, unavailable_response
 from ..evaluation import AssessmentUnavailable, card_type
 from ..hook_request import parse_feedback, parse_hook_request
 from ..openapi import CARDS, DISCOVERY, FEEDBACK, HOOK_REQUEST, errors, json_body, ok
 from ..services import SERVICES, ServiceDefinition, discovery_document
-from ..state import Services, services
+from ..state import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -60,11 +60,9 @@ async def discovery() -> Response:
     },
     openapi_extra=json_body("A CDS Hooks 2.0 request", HOOK_REQUEST),
 )
-async def call_service(service_id: str, request: Request) -> Response:
-    service = _service(service_id)
-    state = services(request)
-    check_json_content_type(request)
-    body = await _body(request, state)
+async def call_service(
+    service: Annotated[ServiceDefinition, Depends(_service)], state: State, body: JsonBody
+) -> Response:
     document = load_json(body, state.limits)
     # Empty elements are looked for where the body may hold one, and in what the FHIR
     # server sent (never seen as bytes here).
@@ -129,12 +127,6 @@ def _check_entry_count(count: int, state: Services) -> None:
         )
 
 
-async def _body(request: Request, state: Services) -> bytes:
-    return await read_body(
-        request, state.limits.max_bytes, timeout=state.settings.body_read_timeout_seconds
-    )
-
-
 def _usable_fhir_server(url: str | None, policy: FhirServerPolicy) -> str | None:
     """The fhirServer to fetch missing data from; None when there is none or the fallback is
     off. A server the policy refuses is the caller's error (400), and is never contacted."""
@@ -194,11 +186,10 @@ def _remember_cards(state: Services, cards: list[dict[str, Any]]) -> None:
     },
     openapi_extra=json_body("CDS Hooks 2.0 feedback", FEEDBACK),
 )
-async def feedback(service_id: str, request: Request) -> Response:
-    service = _service(service_id)
-    state = services(request)
-    check_json_content_type(request)
-    document = load_json(await _body(request, state), state.limits)
+async def feedback(
+    service: Annotated[ServiceDefinition, Depends(_service)], state: State, body: JsonBody
+) -> Response:
+    document = load_json(body, state.limits)
     entries = parse_feedback(document)
     types = await state.feedback.card_types([entry["card"] for entry in entries])
     await state.feedback.record(service.id, entries)
