@@ -67,6 +67,7 @@ class DoseTarget(TypedDict):
     currentDailyDoseMg: Number | None
     targetDailyDoseMg: Number | None
     usualMaxDailyDoseMg: Number | None
+    renalAdvice: str | None
 
 
 class Reassessment(TypedDict):
@@ -93,6 +94,7 @@ class SwitchCandidate(TypedDict):
     minAdequateMg: Number | None
     usualMaxMg: Number | None
     overdoseWarning: bool  # a TCA or MAOI offered to a patient with suicidality
+    renalAdvice: str | None  # the label's advice with severe renal impairment
 
 
 class RemovedCandidate(TypedDict):
@@ -112,6 +114,11 @@ class HeldBack(TypedDict):
 
     suggestion: str
     reason: str
+
+
+class RenalDosing(TypedDict):
+    drug: str
+    advice: str
 
 
 class CurrentDrugAlert(TypedDict):
@@ -159,6 +166,7 @@ class Details(TypedDict, total=False):
     ectFirst: bool
     maoiWashoutDaysLeft: int | None
     latestEGFR: Number | None
+    renalDosing: list[RenalDosing]
     currentDrugAlerts: list[CurrentDrugAlert]
     seizureDisorder: bool
     eatingDisorder: bool

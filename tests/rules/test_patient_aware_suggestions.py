@@ -108,13 +108,13 @@ def test_serotonin_syndrome_pairs(rules: TrdRules, first: str, second: str, fire
 
 def test_bupropion_with_an_maoi_stays_forbidden(rules: TrdRules) -> None:
     d = Data().mdd().med("phenelzine", date(2025, 3, 1), None, 45)
-    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-bup", "42347")])
+    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-bup", "42347")])["findings"]
     assert "maoi-serotonergic" in {f["ruleId"] for f in findings if f["orderId"] == "d-bup"}
 
 
 def test_drafted_bupropion_beside_an_ssri_is_no_combination(rules: TrdRules) -> None:
     d = Data().mdd().med("sertraline", date(2025, 3, 1), None, 100)
-    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-bup", "42347"), draft("d-ven", "39786")])
+    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-bup", "42347"), draft("d-ven", "39786")])["findings"]
     combo = {(f["drug"], f.get("conflictsWith", {}).get("drug")) for f in findings
              if f["ruleId"] == "serotonergic-combination" and "conflictsWith" in f}
     assert ("bupropion", "sertraline") not in combo and ("venlafaxine", "bupropion") not in combo
@@ -179,7 +179,63 @@ def test_tca_switch_with_suicidality_carries_the_overdose_warning(rules: TrdRule
 
 def test_drafted_tca_with_suicidality_is_flagged(rules: TrdRules) -> None:
     d = met().phq9(AS_OF - timedelta(days=3), 2, item9=True)
-    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-tca", "5691")])
+    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-tca", "5691")])["findings"]
     assert ("overdose-lethality", "d-tca") in {(f["ruleId"], f["orderId"]) for f in findings}
-    calm = rules.check_orders(met().patient(), AS_OF, [draft("d-tca", "5691")])
+    calm = rules.check_orders(met().patient(), AS_OF, [draft("d-tca", "5691")])["findings"]
     assert "overdose-lethality" not in {f["ruleId"] for f in calm}
+
+
+# ---- 7. renal dosing with eGFR below 30 ----------------------------------------------------
+
+def with_egfr(d: Data, egfr: float) -> Data:
+    return d.observation("98979-8", AS_OF - timedelta(days=5), egfr, "mL/min/{1.73_m2}")
+
+
+@pytest.mark.parametrize(("egfr", "flagged"), [(25, True), (30, False)])
+def test_current_duloxetine_with_severe_renal_impairment(rules: TrdRules, egfr: float, flagged: bool) -> None:
+    d = with_egfr(statement(Data().mdd(), "72625", date(2025, 3, 1), None, 60), egfr)
+    got = assess(rules, d)
+    alerts = [a for a in got["details"]["currentDrugAlerts"] if a["ruleId"] == "renal-dose"]
+    assert bool(alerts) is flagged
+    assert ("renal-dose" in got["safety"]) is flagged
+    if flagged:
+        assert alerts[0]["drugs"] == ["duloxetine"]
+        assert any(r["drug"] == "duloxetine" and "avoid" in r["advice"] for r in got["details"]["renalDosing"])
+
+
+def failed_sertraline() -> Data:
+    d = Data().mdd()
+    return d.med("sertraline", date(2024, 6, 1), date(2024, 8, 31), 100).phq9(date(2024, 6, 1), 20).phq9(date(2024, 8, 25), 19)
+
+
+def test_venlafaxine_switch_states_the_renal_reduction(rules: TrdRules) -> None:
+    got = assess(rules, with_egfr(failed_sertraline(), 22))
+    venlafaxine = next(c for c in got["details"]["switchCandidates"] if c["ingredient"] == "venlafaxine")
+    assert "50%" in venlafaxine["renalAdvice"]
+    plain = assess(rules, failed_sertraline())
+    assert all(c["renalAdvice"] is None for c in plain["details"]["switchCandidates"])
+
+
+def test_desvenlafaxine_is_not_raised_past_its_renal_maximum(rules: TrdRules) -> None:
+    d = with_egfr(statement(Data().mdd(), "734064", date(2025, 3, 1), None, 25), 20)
+    got = assess(rules, d)
+    assert "optimize-dose" not in got["suggestions"]
+    assert {"drug": "desvenlafaxine", "rules": ["renal-dose"]} in got["details"]["removedCandidates"]
+    normal = assess(rules, statement(Data().mdd(), "734064", date(2025, 3, 1), None, 25))
+    assert "optimize-dose" in normal["suggestions"]
+
+
+def test_drafted_duloxetine_with_severe_renal_impairment(rules: TrdRules) -> None:
+    d = with_egfr(Data().mdd(), 18)
+    findings = rules.check_orders(d.patient(), AS_OF, [draft("d-dul", "72625")])["findings"]
+    assert ("renal-dose", "d-dul") in {(f["ruleId"], f["orderId"]) for f in findings}
+
+
+# ---- 6. psychotic depression ---------------------------------------------------------------
+
+def test_psychotic_depression_no_esketamine_no_add_on_doses(rules: TrdRules) -> None:
+    got = assess(rules, met().condition("F33.3"))
+    assert got["suggestions"][0] == "ect"
+    assert "esketamine" not in got["suggestions"] and "augment" not in got["suggestions"]
+    assert {"suggestion": "augment", "reason": "psychotic-features"} in got["details"]["heldBack"]
+    assert "esketamine" in assess(rules, met())["suggestions"]

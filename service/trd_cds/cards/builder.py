@@ -127,6 +127,8 @@ def _rule_fields(rule: str, group: list[OrderFinding], details: Details) -> dict
         fields["egfr"] = _fmt(egfr) if egfr is not None else "not recorded"
     if rule == "citalopram-dose":
         fields["age"] = details.get("age", "unknown")
+    if rule == "renal-dose":
+        fields.update(_renal_fields(details, drugs))
     return fields
 
 
@@ -171,6 +173,13 @@ def safety_cards(findings: Sequence[OrderFinding],
     return cards
 
 
+def _renal_fields(details: Details, drugs: Sequence[str]) -> dict[str, str]:
+    """The latest eGFR and the label's renal advice for ``drugs`` (CQL "Renal Dosing")."""
+    egfr = details.get("latestEGFR")
+    advice = [f"{r['drug']}: {r['advice']}" for r in details.get("renalDosing") or [] if r["drug"] in drugs]
+    return {"egfr": _fmt(egfr) if egfr is not None else "not recorded", "advice": "; ".join(advice)}
+
+
 def _conditions(details: Details, text: dict[str, Any]) -> str:
     found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
              if details.get(flag)]
@@ -190,6 +199,8 @@ def current_drug_cards(details: Details) -> list[dict[str, Any]]:
                   "age": details.get("age", "unknown")}
         if alert["ruleId"] == "bupropion-seizure":
             fields["conditions"] = _conditions(details, text)
+        if alert["ruleId"] == "renal-dose":
+            fields.update(_renal_fields(details, alert.get("drugs") or []))
         cards.append(make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
                                indicator=alert.get("indicator")))
     return cards
@@ -307,9 +318,11 @@ def _dose_card(details: Details, hook: str, drafts: Sequence[dict[str, Any]],
     if ("optimize-dose", drug) in removed:
         return None
     current = target.get("currentDailyDoseMg")
-    fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
-              "target_dose": _fmt(target["targetDailyDoseMg"])}
     text = content.card_text("optimize-dose")
+    renal = target.get("renalAdvice")
+    fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
+              "target_dose": _fmt(target["targetDailyDoseMg"]),
+              "renal_note": content.render(text["renal_note"], advice=renal) if renal else ""}
     draft = _draft_for(drafts, ordered, drug) if hook in ORDER_HOOKS else None
     resource = medication_request(patient_id=patient_id, drug=drug, rxcui=None,
                                   daily_dose=target["targetDailyDoseMg"], unit="mg", based_on=draft)
@@ -461,6 +474,8 @@ def _switch_card(assessment: Assessment, details: Details, hook: str,
         label = content.render(text["suggestion_label"], **fields)
         if opt.get("overdoseWarning"):
             label += text["overdose_label"]
+        if opt.get("renalAdvice"):
+            label += content.render(text["renal_label"], advice=opt["renalAdvice"])
         suggestions.append(suggestion(label, [action(kind, content.render(text[template], **fields), resource)]))
     maoi_offered = any(o["drugClass"] == "MAOI" for o in options)
     overdose = any(o.get("overdoseWarning") for o in options)
@@ -504,9 +519,11 @@ def _ect_card(details: Details, crisis: bool, patient_id: str) -> dict[str, Any]
             ("reason_psychotic", details.get("psychoticFeatures")),
             ("reason_suicidality", crisis or details.get("crisisSuicidalIdeationCondition")))
             if present] or [text["reason_either"]])
+        sentence = content.render(content.note("ect_priority_sentence"), reasons=reasons)
+        if any(h["reason"] == "psychotic-features" for h in details.get("heldBack") or []):
+            sentence += " " + content.card_text("augment")["psychotic"]
         fields = {"priority_note": " " + content.render(content.note("ect_priority"), reasons=reasons),
-                  "priority_sentence": content.render(content.note("ect_priority_sentence"),
-                                                      reasons=reasons)}
+                  "priority_sentence": sentence}
     return make_card("ect", summary_fields=fields, detail_fields=fields,
                      suggestions=[_referral(text["suggestion_label"], ECT, patient_id)])
 
