@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 SOAK_MINUTES ?= 3
 
-.PHONY: soak ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-redis ensure-chromium vendor-chartjs ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -44,7 +44,7 @@ elm: setup-node
 check-elm: setup-node
 	node cql/tools/build-elm.mjs --check
 
-pytest: setup
+pytest: setup ensure-chromium
 	$(BIN)/pytest -q
 
 conformance: setup
@@ -57,6 +57,15 @@ compare: setup
 # binary exists (Debian package) so they can.
 ensure-redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+# Headless Chromium and its driver for the browser tests of the web pages (Debian packages;
+# never a browser downloaded by a test tool).
+ensure-chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+# Refreshes the timeline page's vendored Chart.js from npm (its released minified file).
+vendor-chartjs:
+	bash tools/refresh-chartjs.sh $(CHARTJS_VERSION)
 
 # The service benchmark's load generator (Debian package).
 ensure-wrk:
@@ -74,7 +83,7 @@ image-test: ensure-podman ensure-redis
 deploy-lint:
 	bash deploy/lint.sh
 
-test: setup ensure-redis lint check-elm pytest conformance compare deploy-lint image-test
+test: setup ensure-redis ensure-chromium lint check-elm pytest conformance compare deploy-lint image-test
 
 bench-engine: setup
 	$(BIN)/python bench/bench_engine.py

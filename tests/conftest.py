@@ -458,8 +458,11 @@ def fake_cards(
     draft_orders: list[dict[str, Any]],
     order_check: Any,
     patient_id: str | None = None,
+    timeline: Any = None,
 ) -> list[dict[str, Any]]:
-    """A minimal card builder: one card per fact, typed through source.topic.code."""
+    """A minimal card builder: one card per fact, typed through source.topic.code; the
+    timeline links, when given, on every card."""
+    from trd_cds.cards.links import timeline_links
 
     def card(kind: str, indicator: str, summary: str) -> dict[str, Any]:
         return {
@@ -472,7 +475,8 @@ def fake_cards(
     cards += [card(f"suggestion-{s}", "info", s) for s in assessment.get("suggestions", [])]
     cards += [card("order-finding", "warning", f"MedicationRequest/{f['orderId']}")
               for f in order_check["findings"]]
-    return cards
+    links = timeline_links(timeline)
+    return [{**c, "links": links} if links else c for c in cards]
 
 
 @pytest.fixture

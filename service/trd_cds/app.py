@@ -28,7 +28,7 @@ from trd_cds.api.metrics import Metrics, mark_worker_gone
 from trd_cds.api.middleware import RequestContextMiddleware
 from trd_cds.api.openapi import install_openapi
 from trd_cds.api.protocols import CardBuilder, CrisisSignal, RulesEngine
-from trd_cds.api.routes import evaluate, health, hooks
+from trd_cds.api.routes import evaluate, health, hooks, timeline
 from trd_cds.api.state import Services
 from trd_cds.cache.base import ResultCache
 from trd_cds.cache.feedback_store import FeedbackStore, MemoryFeedbackStore, RedisFeedbackStore
@@ -39,6 +39,8 @@ from trd_cds.fhir.client_policy import FhirServerPolicy
 from trd_cds.fhir.client_transport import guarded_transport, tls_context
 from trd_cds.logging_setup import configure_logging
 from trd_cds.settings import Settings
+from trd_cds.timeline.handle import LaunchHandles, new_key
+from trd_cds.timeline.launch import TimelineLinker
 from trd_cds.wiring import input_limits, load_rules, make_evaluator, memory_cache
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,7 @@ def create_app(
             )
         evaluator = make_evaluator(settings, result_cache, metrics,
                                    card_builder=card_builder, crisis_signal=crisis_signal)
+        evaluator.linker = _timeline_linker(settings)
         state = Services(
             settings=settings,
             limits=input_limits(settings),
@@ -232,6 +235,8 @@ def create_app(
     app.include_router(hooks.router)
     app.include_router(evaluate.router)
     app.include_router(health.router)
+    app.include_router(timeline.router)
+    app.mount("/timeline", timeline.TimelineStatic(settings), name="timeline")
     if settings.bench_echo:
         app.add_api_route("/_bench/echo", _echo, methods=["POST"])
     # Outermost last: request context → CORS (answers preflights) → authentication → routes.
@@ -240,11 +245,17 @@ def create_app(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Launch-Handle"],
         expose_headers=["X-Request-ID"],
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
+
+
+def _timeline_linker(settings: Settings) -> TimelineLinker:
+    key = settings.launch_key.get_secret_value() if settings.launch_key else new_key()
+    handles = LaunchHandles(key, lifetime_seconds=settings.launch_handle_seconds)
+    return TimelineLinker(handles, smart_client_id=settings.smart_client_id)
 
 
 def _version() -> str:

@@ -137,9 +137,50 @@ class TrialDetail(TypedDict):
     requiredDays: int | None
     minAdequateMg: Number | None
     baselineScore: Number | None
+    baselineDate: str | None  # the day of the baseline score the rules used
     outcomeScore: Number | None
+    outcomeDate: str | None  # the day of the outcome score the rules used
     pdc: Number | None
     interactingDrugs: list[str]
+
+
+class DoseRecord(TypedDict):
+    """One antidepressant record the trials are made of, with its daily dose."""
+
+    resource: str  # "Type/id", as data-quality findings name it
+    ingredient: str
+    start: str
+    end: str
+    dailyDoseMg: Number | None
+    notTaken: bool
+
+
+class AugmenterCourse(TypedDict):
+    agent: str
+    start: str
+    end: str
+
+
+class Phq9Score(TypedDict):
+    takenOn: str
+    score: Number
+
+
+class ProcedureSession(TypedDict):
+    kind: Literal["ect", "psychotherapy"]
+    performedOn: str
+
+
+class Timeline(TypedDict):
+    """The evidence behind the trials, for the timeline page (TRDAssessment."Timeline")."""
+
+    doseRecords: list[DoseRecord]
+    augmenters: list[AugmenterCourse]
+    phq9: list[Phq9Score]
+    procedures: list[ProcedureSession]
+    remissionBelowScore: Number
+    responseMinimumDrop: Number
+    partialResponseMinimumDrop: Number
 
 
 class Details(TypedDict, total=False):
@@ -173,6 +214,7 @@ class Details(TypedDict, total=False):
     crisisItem9: Item9Evidence | None
     crisisSuicidalIdeationCondition: bool
     trials: list[TrialDetail]
+    timeline: Timeline
 
 
 class Assessment(TypedDict):

@@ -29,6 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
         # Workers are separate processes: their metrics meet in files so /metrics adds them up.
         metrics_dir = tempfile.mkdtemp(prefix="trd-cds-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    if settings.launch_key is None:
+        # One launch key for every worker, or a page's fetch reaching another worker than the
+        # one that made its link would be refused.
+        from trd_cds.timeline.handle import new_key
+
+        os.environ["TRD_LAUNCH_KEY"] = new_key()
     try:
         _run_uvicorn(args)
     finally:

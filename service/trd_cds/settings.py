@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -116,6 +116,27 @@ class Settings(BaseSettings):
 
     # Browser-based CDS clients call across origins (CDS Hooks 2.0, CORS): list the EHR origins.
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    # The trial timeline page the cards link to. Launch handles are signed with this key (at
+    # least 32 characters); unset, each server makes one at start (`trd-cds serve` shares it
+    # with its workers): set it when several servers or replicas answer behind one address.
+    launch_key: SecretStr | None = Field(default=None, min_length=32)
+    # How long a card's link to the page works (the cached assessment must still be there).
+    launch_handle_seconds: int = Field(default=600, ge=30, le=86_400)
+    # SMART launch of the page from the EHR: the client id the EHR registered for it (unset:
+    # the cards carry no smart link), and the origins the launch page may call (the EHR's FHIR
+    # server, for its SMART configuration, and its authorization server).
+    smart_client_id: str | None = None
+    smart_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("smart_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("https", "http") or not rest or "/" in rest:
+                raise ValueError(f"TRD_SMART_ORIGINS: {origin!r} is not an origin (https://host[:port])")
+        return value
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -286,6 +286,23 @@ class TokenVerifier:
 # ----------------------------------------------------------------------------- middleware
 _UNAUTHORIZED = orjson.dumps(operation_outcome(Issue("authentication required", code="login")))
 UNAUTHENTICATED_PATHS = frozenset({"/livez", "/readyz", "/metrics", "/openapi.json"})
+# The timeline page's files hold no data: a browser following a card's link loads them.
+PAGE_PREFIX = "/timeline/"
+# Its data endpoint takes the service's own launch handle (checked there) in place of a JWT.
+LAUNCH_HANDLE_PATHS = frozenset({"/timeline/assessment"})
+
+
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope.get("headers", ()))
+
+
+def needs_jwt(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if path in UNAUTHENTICATED_PATHS:
+        return False
+    if path in LAUNCH_HANDLE_PATHS:
+        return not _has_header(scope, b"x-launch-handle") or _has_header(scope, b"authorization")
+    return not path.startswith(PAGE_PREFIX)
 
 
 class AuthGate:
@@ -319,7 +336,7 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gate = self.gate
-        if scope["type"] != "http" or not gate.enforced or scope["path"] in UNAUTHENTICATED_PATHS:
+        if scope["type"] != "http" or not gate.enforced or not needs_jwt(scope):
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)

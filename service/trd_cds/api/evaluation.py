@@ -26,9 +26,10 @@ from trd_cds.fhir.bundle import Validator
 from trd_cds.fhir.data_quality import warnings_outcome
 from trd_cds.fhir.outcome import FhirInputError
 from trd_cds.fhir.patient_data import PatientData
+from trd_cds.timeline.launch import TimelineLinker
 
 from .metrics import Metrics
-from .protocols import CardBuilder, CrisisSignal, RulesEngine
+from .protocols import CardBuilder, CrisisSignal, RulesEngine, TimelineLaunch
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -116,6 +117,8 @@ class Evaluator:
         self._executor = ThreadPoolExecutor(max_workers=rules_threads, thread_name_prefix="rules")
         self._max_pending = max_pending
         self._pending = 0
+        # Makes the cards' links to the timeline page; None: the cards carry none.
+        self.linker: TimelineLinker | None = None
 
     def _in_rules_thread(self, work: Callable[[], _T]) -> asyncio.Future[_T]:
         """`work` submitted to the rules threads, under admission control: beyond
@@ -145,6 +148,7 @@ class Evaluator:
         hook: str,
         drafts: list[dict[str, Any]],
         budget: float,
+        timeline: TimelineLaunch | None = None,
     ) -> list[dict[str, Any]]:
         """The cards, with the safety findings of the drafted orders: checked and built in the
         rules threads (both grow with the number of drafts), within `budget` seconds (what is
@@ -156,16 +160,20 @@ class Evaluator:
 
         def work() -> list[dict[str, Any]]:
             return self._cards(assessment, patient, hook, drafts,
-                               rules.check_orders(patient, as_of, drafts))
+                               rules.check_orders(patient, as_of, drafts), timeline)
 
         return await asyncio.wait_for(self._in_rules_thread(work), budget)
 
     def _cards(self, assessment: Assessment, patient: PatientData, hook: str,
-               drafts: list[dict[str, Any]], order_check: OrderCheck) -> list[dict[str, Any]]:
+               drafts: list[dict[str, Any]], order_check: OrderCheck,
+               timeline: TimelineLaunch | None = None) -> list[dict[str, Any]]:
         build = self.card_builder
         assert build is not None
+        if timeline is None:
+            return build(assessment, hook=hook, draft_orders=drafts, order_check=order_check,
+                         patient_id=_patient_id(patient))
         return build(assessment, hook=hook, draft_orders=drafts, order_check=order_check,
-                     patient_id=_patient_id(patient))
+                     patient_id=_patient_id(patient), timeline=timeline)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -178,9 +186,16 @@ class Evaluator:
         self, patient: PatientData, as_of: date, validate: Validator | None = None
     ) -> tuple[Assessment | None, str]:
         """(assessment, result) where result is hit, miss or degraded-<why> (assessment None)."""
+        value, result, _ = await self._keyed_assessment(patient, as_of, validate)
+        return value, result
+
+    async def _keyed_assessment(
+        self, patient: PatientData, as_of: date, validate: Validator | None = None
+    ) -> tuple[Assessment | None, str, str | None]:
+        """As `assessment`, with the cache key the assessment is kept under."""
         rules = self.rules
         if rules is None:
-            return None, "degraded-not-ready"
+            return None, "degraded-not-ready", None
         try:
             digest = patient_digest(patient.resources, patient.findings)
         except orjson.JSONEncodeError:
@@ -206,7 +221,7 @@ class Evaluator:
         cached = await self.cache.get(key)
         if cached is not None:
             self.metrics.evaluation_seconds.labels("hit").observe(time.perf_counter() - started)
-            return cast(Assessment, cached), "hit"
+            return cast(Assessment, cached), "hit", key
         # Shielded: when the budget runs out the computation still finishes and fills the cache
         # for the next request; this request answers from the crisis signal now.
         # (It reads the key again: a computation that finished meanwhile is not repeated.)
@@ -232,7 +247,7 @@ class Evaluator:
             value = cast(Assessment, computed)
             result = "hit" if hit else "miss"
         self.metrics.evaluation_seconds.labels(result).observe(time.perf_counter() - started)
-        return value, result
+        return value, result, key
 
     async def evaluate(
         self,
@@ -243,10 +258,18 @@ class Evaluator:
         service_id: str,
         draft_orders: list[dict[str, Any]] | None = None,
         validate: Validator | None = None,
+        link_base: str | None = None,
     ) -> Evaluation:
+        """`link_base`: the service's public address, for the cards' links to the timeline
+        page (None: no links)."""
         drafts = draft_orders or []
         started = time.perf_counter()
-        assessment, result = await self.assessment(patient, as_of, validate)
+        assessment, result, key = await self._keyed_assessment(patient, as_of, validate)
+        timeline = (
+            self.linker.launch(key, link_base, smart=service_id != "evaluate")
+            if self.linker is not None and link_base and key is not None and assessment is not None
+            else None
+        )
         cards: list[dict[str, Any]] | None = None
         if assessment is not None and self.card_builder is not None and self.rules is not None:
             try:
@@ -259,9 +282,10 @@ class Evaluator:
                         hook=hook,
                         drafts=drafts,
                         budget=self.timeout - (time.perf_counter() - started),
+                        timeline=timeline,
                     )
                 else:
-                    cards = self._cards(assessment, patient, hook, drafts, no_orders())
+                    cards = self._cards(assessment, patient, hook, drafts, no_orders(), timeline)
             except Overloaded:
                 # Cards without the safety checks of the drafts could advise what a draft
                 # rules out: answer as without an assessment.
@@ -323,13 +347,15 @@ class Evaluator:
 
 
 async def evaluation_answer(
-    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None
+    evaluator: Evaluator, patient: PatientData, as_of: date, validate: Validator | None = None,
+    link_base: str | None = None,
 ) -> dict[str, object]:
     """The /evaluate answer, also the `trd-cds evaluate` command's: the assessment, its cards
     and, only when the input had problems that were tolerated, `issues`: an OperationOutcome
     of warnings, one per finding, naming where it is in the Bundle."""
     result = await evaluator.evaluate(
-        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate
+        patient, as_of, hook="patient-view", service_id="evaluate", validate=validate,
+        link_base=link_base,
     )
     answer: dict[str, object] = {"assessment": result.assessment, "cards": result.cards}
     issues = warnings_outcome(patient.findings, patient.finding_locations)

@@ -7,7 +7,10 @@ from datetime import date
 from typing import Any, Protocol
 
 from trd_cds.assessment import Assessment, Details, OrderCheck
+from trd_cds.cards.links import TimelineLaunch
 from trd_cds.fhir.patient_data import PatientData
+
+__all__ = ["CardBuilder", "CrisisSignal", "RulesEngine", "TimelineLaunch"]
 
 
 class RulesEngine(Protocol):
@@ -36,6 +39,7 @@ class CardBuilder(Protocol):
         draft_orders: list[dict[str, Any]],
         order_check: OrderCheck,
         patient_id: str | None = None,
+        timeline: TimelineLaunch | None = None,
     ) -> list[dict[str, Any]]: ...
 
 

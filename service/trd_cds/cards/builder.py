@@ -29,6 +29,7 @@ from trd_cds.assessment import (
 
 from . import content
 from .card import action, make_card, suggestion
+from .links import TimelineLaunch, timeline_links, with_links
 from .resources import CPT, SNOMED, medication_request, service_request
 
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
@@ -570,8 +571,10 @@ def build_cards(
     draft_orders: Sequence[dict[str, Any]] = (),
     order_check: OrderCheck | None = None,
     patient_id: str | None = None,
+    timeline: TimelineLaunch | None = None,
 ) -> list[dict[str, Any]]:
     details: Details = assessment.get("details") or Details()
+    links = timeline_links(timeline)
     codes: list[str] = list(assessment.get("suggestions") or [])
     drafts = list(draft_orders) if hook in ORDER_HOOKS else []
     checked = order_check if order_check is not None and hook in ORDER_HOOKS else no_orders()
@@ -584,7 +587,7 @@ def build_cards(
     removed = _removals(findings)
     cards += safety_cards(findings, details)
     cards += current_drug_cards(details)
-    cards.append(trd_status_card(assessment))
+    cards.append(with_links(trd_status_card(assessment), links))
     cards.append(dose_unknown_card(assessment))
     if patient_id is None:
         # Actions must name their subject; without a patient id the advice cannot be actionable,
@@ -600,9 +603,10 @@ def build_cards(
     if "address-adherence" in codes:
         cards.append(_adherence_card(assessment, details))
     if "augment" in codes:
-        cards.append(_augment_card(assessment, details, patient_id, removed))
+        cards.append(with_links(_augment_card(assessment, details, patient_id, removed), links))
     if "switch-class" in codes:
-        cards.append(_switch_card(assessment, details, hook, drafts, ordered, patient_id, removed))
+        cards.append(with_links(
+            _switch_card(assessment, details, hook, drafts, ordered, patient_id, removed), links))
     cards += _referral_cards(codes, details, patient_id, removed)
     if "review-diagnosis" in codes:
         cards.append(_diagnosis_card(assessment, details))

@@ -46,6 +46,7 @@ _DEFINES = {
     "crisis": "Crisis",
     "details": "Details",
     "dataQuality": "Data Quality",
+    "timeline": "Timeline",
 }
 _TRIAL_FIELDS = ("ingredient", "class", "start", "end", "maxDailyDoseMg", "daysAtAdequateDose",
                  "adequate", "flags", "outcome", "outcomeInferred", "failed", "inCurrentEpisode")
@@ -117,7 +118,7 @@ class TrdRules:
             crisis=bool(values["crisis"]),
             evaluationDate=as_of.isoformat(),
             rulesetVersion=self._version,
-            details=_details(values["details"], values["trials"] or []),
+            details=_details(values["details"], values["trials"] or [], values["timeline"]),
             # What the input reading tolerated, then what the rules could not fully use.
             dataQuality=[*patient.findings, *(values["dataQuality"] or [])],
         )
@@ -164,15 +165,39 @@ def _trial(t: Mapping[str, Any]) -> Trial:
     return cast(Trial, {k: renamed.get(k) for k in _TRIAL_FIELDS})
 
 
-def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]]) -> Details:
+def _details(details: Mapping[str, Any] | None, trials: list[Mapping[str, Any]],
+             timeline: Mapping[str, Any] | None) -> Details:
     out: dict[str, Any] = dict(details or {})
-    # Per-trial facts the cards state (required duration, scores, coverage), in trial order.
+    # Per-trial facts the cards state (required duration, scores and the days they were taken,
+    # coverage), in trial order.
     out["trials"] = [
         {k: t.get(k) for k in ("ingredient", "current", "requiredDays", "minAdequateMg",
-                               "baselineScore", "outcomeScore", "pdc", "interactingDrugs")}
+                               "baselineScore", "baselineDate", "outcomeScore", "outcomeDate",
+                               "pdc", "interactingDrugs")}
         for t in trials
     ]
+    # The evidence the timeline page draws (dose records, augmenters, PHQ-9, procedures).
+    out["timeline"] = _sorted_timeline(timeline or {})
     return cast(Details, out)
+
+
+# The CQL leaves the timeline's lists unsorted (engines disagree on sorting by equal Dates);
+# each list gets one total order here, so the same data always gives the same assessment.
+_TIMELINE_ORDER = {
+    "doseRecords": ("start", "ingredient", "resource", "end"),
+    "augmenters": ("start", "agent", "end"),
+    "phq9": ("takenOn", "score"),
+    "procedures": ("performedOn", "kind"),
+}
+
+
+def _sorted_timeline(timeline: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(timeline)
+    for name, keys in _TIMELINE_ORDER.items():
+        # Each key holds one type (ISO dates as strings, scores as numbers); nulls go last.
+        out[name] = sorted(out.get(name) or [], key=lambda item, keys=keys: tuple(
+            (item.get(k) is None, "" if item.get(k) is None else item.get(k)) for k in keys))
+    return out
 
 
 def _config_parameters(engine: Engine, parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ..dependencies import JsonBody, State
 from ..errors import unavailable_response
 from ..evaluation import AssessmentUnavailable, evaluation_answer
 from ..openapi import BUNDLE, EVALUATION, errors, json_body, ok
+from .timeline import link_base
 
 router = APIRouter()
 
@@ -46,7 +47,8 @@ async def evaluate(request: Request, state: State, body: JsonBody) -> Response:
     for item in patient.findings:
         state.metrics.input_findings.labels("evaluate", item["issue"], item["effect"]).inc()
     try:
-        answer = await evaluation_answer(state.evaluator, patient, as_of, validate)
+        answer = await evaluation_answer(state.evaluator, patient, as_of, validate,
+                                         link_base(state.settings, request))
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
     return Response(orjson.dumps(answer), media_type="application/json")

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from trd_cds.fhir.bundle import load_json, patient_data_from_entries
@@ -25,6 +25,7 @@ from ..hook_request import parse_feedback, parse_hook_request
 from ..openapi import CARDS, DISCOVERY, FEEDBACK, HOOK_REQUEST, errors, json_body, ok
 from ..services import SERVICES, ServiceDefinition, discovery_document
 from ..state import Services
+from .timeline import link_base
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -61,7 +62,8 @@ async def discovery() -> Response:
     openapi_extra=json_body("A CDS Hooks 2.0 request", HOOK_REQUEST),
 )
 async def call_service(
-    service: Annotated[ServiceDefinition, Depends(_service)], state: State, body: JsonBody
+    service: Annotated[ServiceDefinition, Depends(_service)], state: State, body: JsonBody,
+    request: Request,
 ) -> Response:
     document = load_json(body, state.limits)
     # Empty elements are looked for where the body may hold one, and in what the FHIR
@@ -111,6 +113,7 @@ async def call_service(
             service_id=service.id,
             draft_orders=hook.draft_orders,
             validate=validate,
+            link_base=link_base(state.settings, request),
         )
     except AssessmentUnavailable as exc:
         return unavailable_response(exc.reason)
