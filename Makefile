@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 SOAK_MINUTES ?= 3
 
-.PHONY: soak ensure-redis ensure-chromium vendor-chartjs ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
+.PHONY: soak ensure-java ensure-chromium vendor-chartjs bench-screen ensure-redis ensure-wrk ensure-podman image-test deploy-lint setup setup-runtime setup-node run test lint typecheck pytest elm check-elm \
         conformance compare bench-engine bench-service clean
 
 $(VENV)/.runtime: pyproject.toml
@@ -18,7 +18,7 @@ $(VENV)/.runtime: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $@
 
 cql/node_modules/.installed: cql/package.json cql/package-lock.json
@@ -44,7 +44,7 @@ elm: setup-node
 check-elm: setup-node
 	node cql/tools/build-elm.mjs --check
 
-pytest: setup ensure-chromium
+pytest: setup ensure-java ensure-chromium
 	$(BIN)/pytest -q
 
 conformance: setup
@@ -57,6 +57,10 @@ compare: setup
 # binary exists (Debian package) so they can.
 ensure-redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+# The Spark test and benchmark run PySpark in local mode on Java 17 (Debian package).
+ensure-java:
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
 # Headless Chromium and its driver for the browser tests of the web pages (Debian packages;
 # never a browser downloaded by a test tool).
@@ -83,13 +87,16 @@ image-test: ensure-podman ensure-redis
 deploy-lint:
 	bash deploy/lint.sh
 
-test: setup ensure-redis ensure-chromium lint check-elm pytest conformance compare deploy-lint image-test
+test: setup ensure-redis ensure-java ensure-chromium lint check-elm pytest conformance compare deploy-lint image-test
 
 bench-engine: setup
 	$(BIN)/python bench/bench_engine.py
 
 bench-service: setup ensure-wrk
 	$(BIN)/python bench/bench_service.py
+
+bench-screen: setup ensure-java
+	$(BIN)/python bench/bench_screen.py
 
 soak: setup
 	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)

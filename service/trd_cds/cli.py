@@ -94,6 +94,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return code
 
 
+def _screen(args: argparse.Namespace) -> int:
+    try:
+        from trd_cds.screen.command import print_summary, screen
+        from trd_cds.screen.outputs import RunMismatch
+    except ImportError as exc:
+        sys.stderr.write(f"trd-cds screen needs the extra 'screen' ({exc.name} is missing): "
+                         "pip install 'trd-cds[screen]'\n")
+        return 2
+
+    out = Path(args.out)
+    try:
+        run = screen(Path(args.input), out, date.fromisoformat(args.as_of), engine=args.engine,
+                     processes=args.processes, include_ids=args.include_ids,
+                     show_progress=not args.quiet, spark_master=args.spark_master)
+    except (RunMismatch, FileNotFoundError) as exc:
+        sys.stderr.write(f"trd-cds screen: {exc}\n")
+        return 2
+    print_summary(run, out)
+    return 0
+
+
 def _cql(argv: list[str]) -> int:
     tool: Any = importlib.import_module("trd_cds.engine.tool")
     result = tool.main(argv)
@@ -121,10 +142,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     evaluate.add_argument("bundle")
     evaluate.add_argument("--as-of", type=_date, default=None, help="evaluation date, YYYY-MM-DD")
+    screen = commands.add_parser(
+        "screen", help="evaluate every patient of a Bulk FHIR export or a folder of Bundles"
+    )
+    screen.add_argument("input", help="folder of NDJSON (.ndjson, .ndjson.gz) or Bundle files")
+    screen.add_argument("--as-of", type=_date, required=True, help="evaluation date, YYYY-MM-DD")
+    screen.add_argument("--out", required=True, help="output folder (a rerun resumes in it)")
+    screen.add_argument("--engine", choices=("local", "spark"), default="local")
+    screen.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="local engine: worker processes (default: one per core)")
+    screen.add_argument("--spark-master", default=None,
+                        help="spark engine: master URL (default: spark-submit's, else local[*])")
+    screen.add_argument("--include-ids", action="store_true",
+                        help="list patient ids by group in report.html")
+    screen.add_argument("--quiet", action="store_true", help="no progress line")
     commands.add_parser("cql", help="CQL tools of the engine (translate, run, conformance)")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "screen":
+        return _screen(args)
     return _evaluate(args)
 
 

@@ -221,3 +221,10 @@ def _ruleset_version(base: Path, parameters: Mapping[str, Any]) -> str:
             digest.update(path.read_bytes())
     digest.update(json.dumps(dict(parameters), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
+
+
+def ruleset_version(parameters: Mapping[str, Any] | None = None,
+                    cql_path: str | Path | None = None) -> str:
+    """The version ``TrdRules.load`` would report, without compiling the rules."""
+    base = Path(cql_path) if cql_path is not None else cql_dir()
+    return _ruleset_version(base, parameters or {})
