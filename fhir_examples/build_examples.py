@@ -197,7 +197,8 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
 
     # Poor adherence: a not-taken fluoxetine statement; duloxetine dispenses cover 60 of 164
     # days (PDC 0.37). Both non-response -> pseudo-resistance. Duloxetine has 164 days at dose
-    # with measured non-response -> switch-class as well (§12).
+    # with measured non-response, but it was not taken as prescribed: adherence first, the
+    # switch is held back.
     s = Story("pseudo-poor-adherence", "1990-02-02").condition(*MDD, "2024-09-01")
     s.statement("fluoxetine", "2024-09-10", "2024-10-31", 20).statement("fluoxetine", "2024-11-01", "2024-12-15", 20, status="not-taken")
     s.phq9("2024-09-05", 17).phq9("2024-12-10", 16)
@@ -206,7 +207,7 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
     ex[s.name] = (s, expect("not-met", [], [
         trial("fluoxetine", "SSRI", "2024-09-10", "2024-12-15", 20, 97, False, ["poor-adherence"], "non-response", False, False),
         trial("duloxetine", "SNRI", "2024-12-20", AS_OF, 60, 164, False, ["poor-adherence"], "non-response", False, False),
-    ], ["address-adherence", "switch-class"], [], pseudo=True))
+    ], ["address-adherence"], [], pseudo=True))
 
     # Intolerance: sertraline stopped after 14 days for an adverse reaction (inferred
     # intolerance, not a failure); escitalopram 19->8 (58 %) response.
@@ -334,7 +335,7 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
     s.statement("sertraline", "2025-03-05", None, 50).phq9("2025-03-01", 21).phq9("2025-05-25", 19).item9("2025-05-25", 2)
     ex[s.name] = (s, expect("not-met", ["SSRI"], [
         trial("sertraline", "SSRI", "2025-03-05", AS_OF, 50, 89, True, [], "non-response", False, True),
-    ], ["switch-class", "psychotherapy"], ["young-adult"], thase=1, maudsley=6, band="mild", crisis=True))
+    ], ["switch-class", "psychotherapy"], ["overdose-lethality", "young-adult"], thase=1, maudsley=6, band="mild", crisis=True))
 
     # Item 9 positive three months ago only: no crisis. Partial response 15->9 (40 %).
     s = Story("crisis-old-item9", "1990-10-01").condition(*MDD, "2025-01-01")
@@ -387,7 +388,9 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
 
     # Psychotic features: ECT first. Duloxetine is given by reference to a Medication resource,
     # carbamazepine (a CYP inducer) by a contained Medication: interacting-drug on duloxetine.
-    # Maudsley: 9 months (1) + psychotic features (5) + 2 failed (1) = 7 moderate.
+    # Maudsley: 9 months (1) + psychotic features (5) + 2 failed (1) = 7 moderate. Psychotic
+    # depression: no esketamine and no add-on augmentation doses (an antipsychotic at treatment
+    # doses, or ECT).
     s = Story("psychotic-features-ect-first", "1968-02-29", "male").condition("F33.3", "Major depressive disorder, recurrent, severe with psychotic symptoms", "2024-09-01")
     s.statement("sertraline", "2024-09-05", "2024-12-31", 100).phq9("2024-09-01", 24).phq9("2024-12-20", 22)
     s.add({"resourceType": "Medication", "id": "med-duloxetine",
@@ -406,7 +409,7 @@ def examples() -> dict[str, tuple[Story, dict[str, Any]]]:
     ex[s.name] = (s, expect("met", ["SNRI", "SSRI"], [
         trial("sertraline", "SSRI", "2024-09-05", "2024-12-31", 100, 118, True, [], "non-response", False, True),
         trial("duloxetine", "SNRI", "2025-01-10", AS_OF, 60, 143, True, ["interacting-drug"], "non-response", False, True),
-    ], ["ect", "augment", "switch-class", "psychotherapy", "esketamine"], ["lithium-monitoring"],
+    ], ["ect", "switch-class", "psychotherapy"], [],
         thase=2, maudsley=7, band="moderate"))
     return ex
 

@@ -67,6 +67,7 @@ class DoseTarget(TypedDict):
     currentDailyDoseMg: Number | None
     targetDailyDoseMg: Number | None
     usualMaxDailyDoseMg: Number | None
+    renalAdvice: str | None
 
 
 class Reassessment(TypedDict):
@@ -92,11 +93,32 @@ class SwitchCandidate(TypedDict):
     rxcui: str | None
     minAdequateMg: Number | None
     usualMaxMg: Number | None
+    overdoseWarning: bool  # a TCA or MAOI offered to a patient with suicidality
+    renalAdvice: str | None  # the label's advice with severe renal impairment
 
 
 class RemovedCandidate(TypedDict):
     drug: str
     rules: list[str]
+
+
+class TriedAgent(TypedDict):
+    """An agent not offered again, and why: taking-now, failed, not-tolerated, tried-in-episode."""
+
+    drug: str
+    reason: str
+
+
+class HeldBack(TypedDict):
+    """An escalation that applies but waits (on adherence, for now)."""
+
+    suggestion: str
+    reason: str
+
+
+class RenalDosing(TypedDict):
+    drug: str
+    advice: str
 
 
 class CurrentDrugAlert(TypedDict):
@@ -180,9 +202,14 @@ class Details(TypedDict, total=False):
     augmentationAgents: list[AugmentationAgent] | None
     switchCandidates: list[SwitchCandidate] | None
     removedCandidates: list[RemovedCandidate]
+    triedAgents: list[TriedAgent]
+    currentAugmenters: list[str]
+    heldBack: list[HeldBack]
+    overdoseWarning: bool
     ectFirst: bool
     maoiWashoutDaysLeft: int | None
     latestEGFR: Number | None
+    renalDosing: list[RenalDosing]
     currentDrugAlerts: list[CurrentDrugAlert]
     seizureDisorder: bool
     eatingDisorder: bool

@@ -17,6 +17,9 @@ What the oracle reads from ../shared/knowledge (transcribed here, so the tests r
 - older-adult (age >= 65): no TCA, no paroxetine;
 - pregnancy: no paroxetine, lithium or esketamine;
 - bipolar-exclusion: no antidepressant suggestion at all (and no esketamine, a TRD treatment).
+And from the project's own tables (cql/knowledge): bupropion-alcohol (no bupropion with an
+alcohol use disorder, F10.*); renal_dosing.csv with eGFR < 30 (duloxetine avoided;
+desvenlafaxine limited to 25 mg/day, below its adequate 50 mg, so never suggested).
 A drafted drug (order-select / order-sign) counts as a drug taken now.
 """
 
@@ -134,6 +137,10 @@ class Spec:
         now = {m.drug for m in self.meds if m.start <= self.as_of and (m.end is None or m.end >= self.as_of)}
         return now | set(self.drafts)
 
+    def recorded_now(self) -> set[str]:
+        """What the record says is taken now (drafts aside)."""
+        return {m.drug for m in self.meds if m.start <= self.as_of and (m.end is None or m.end >= self.as_of)}
+
     def days_since_stopped(self, drug: str) -> int | None:
         if drug in self.taken_now():
             return None
@@ -162,8 +169,11 @@ class Spec:
             out |= MAOIS
         if self.conditions & {"seizure", "eating"} or maoi_now:
             out.add("bupropion")
+        if "substance" in self.conditions:  # F10.20: alcohol withdrawal seizures
+            out.add("bupropion")
         if self.egfr is not None and self.egfr < 30:
-            out.add("lithium")
+            # Lithium; duloxetine (avoid); desvenlafaxine (renal maximum below an adequate dose).
+            out |= {"lithium", "duloxetine", "desvenlafaxine"}
         if self.conditions & {"aneurysm", "avm", "ich"} or self.uncontrolled_hypertension():
             out.add("esketamine")
         if self.age() >= 65:

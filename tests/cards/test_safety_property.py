@@ -97,3 +97,6 @@ def test_no_card_suggests_what_the_safety_rules_forbid(rules: TrdRules, spec: Sp
     offered = suggested_agents(cards)
     forbidden = spec.forbidden() & set(offered)
     assert not forbidden, {drug: offered[drug] for drug in forbidden}
+    # An escalation never adds or switches to what the patient takes now.
+    again = {drug for drug in spec.recorded_now() if offered.get(drug, set()) & {"augment", "switch-class"}}
+    assert not again, {drug: offered[drug] for drug in again}

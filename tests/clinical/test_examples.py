@@ -59,7 +59,8 @@ def test_classic_trd_details_for_the_cards(rules: TrdRules) -> None:
 def test_optimize_dose_states_the_target(rules: TrdRules) -> None:
     details = rules.assess(patient("pseudo-short-and-low-dose.json"), AS_OF)["details"]
     assert details["doseTarget"] == {"ingredient": "venlafaxine", "currentDailyDoseMg": 75,
-                                     "targetDailyDoseMg": 150, "usualMaxDailyDoseMg": 375}
+                                     "targetDailyDoseMg": 150, "usualMaxDailyDoseMg": 375,
+                                     "renalAdvice": None}
 
 
 def test_extend_trial_states_the_reassessment_date(rules: TrdRules) -> None:

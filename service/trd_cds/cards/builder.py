@@ -128,6 +128,8 @@ def _rule_fields(rule: str, group: list[OrderFinding], details: Details) -> dict
         fields["egfr"] = _fmt(egfr) if egfr is not None else "not recorded"
     if rule == "citalopram-dose":
         fields["age"] = details.get("age", "unknown")
+    if rule == "renal-dose":
+        fields.update(_renal_fields(details, drugs))
     return fields
 
 
@@ -172,6 +174,13 @@ def safety_cards(findings: Sequence[OrderFinding],
     return cards
 
 
+def _renal_fields(details: Details, drugs: Sequence[str]) -> dict[str, str]:
+    """The latest eGFR and the label's renal advice for ``drugs`` (CQL "Renal Dosing")."""
+    egfr = details.get("latestEGFR")
+    advice = [f"{r['drug']}: {r['advice']}" for r in details.get("renalDosing") or [] if r["drug"] in drugs]
+    return {"egfr": _fmt(egfr) if egfr is not None else "not recorded", "advice": "; ".join(advice)}
+
+
 def _conditions(details: Details, text: dict[str, Any]) -> str:
     found = [text[k] for k, flag in (("seizure", "seizureDisorder"), ("eating", "eatingDisorder"))
              if details.get(flag)]
@@ -191,6 +200,8 @@ def current_drug_cards(details: Details) -> list[dict[str, Any]]:
                   "age": details.get("age", "unknown")}
         if alert["ruleId"] == "bupropion-seizure":
             fields["conditions"] = _conditions(details, text)
+        if alert["ruleId"] == "renal-dose":
+            fields.update(_renal_fields(details, alert.get("drugs") or []))
         cards.append(make_card(kind, summary_fields=fields, detail_fields=fields, overridable=True,
                                indicator=alert.get("indicator")))
     return cards
@@ -308,9 +319,11 @@ def _dose_card(details: Details, hook: str, drafts: Sequence[dict[str, Any]],
     if ("optimize-dose", drug) in removed:
         return None
     current = target.get("currentDailyDoseMg")
-    fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
-              "target_dose": _fmt(target["targetDailyDoseMg"])}
     text = content.card_text("optimize-dose")
+    renal = target.get("renalAdvice")
+    fields = {"drug": drug, "current_dose": _fmt(current) if current is not None else "an unknown dose",
+              "target_dose": _fmt(target["targetDailyDoseMg"]),
+              "renal_note": content.render(text["renal_note"], advice=renal) if renal else ""}
     draft = _draft_for(drafts, ordered, drug) if hook in ORDER_HOOKS else None
     resource = medication_request(patient_id=patient_id, drug=drug, rxcui=None,
                                   daily_dose=target["targetDailyDoseMg"], unit="mg", based_on=draft)
@@ -343,8 +356,39 @@ def _adherence_card(assessment: Assessment, details: Details) -> dict[str, Any] 
                                   if (covered := pdc.get(t["ingredient"])) is not None
                                   else "a record marked not taken")
         for t in poor)
+    text = content.card_text("address-adherence")
+    held = [str(text[h["suggestion"]]) for h in details.get("heldBack") or []
+            if h["reason"] == "poor-adherence"]
+    note = content.render(text["held_back"], suggestions=" and ".join(held)) if held else ""
     return make_card("address-adherence", summary_fields={"drugs": drugs},
-                     detail_fields={"drugs": drugs, "evidence": evidence})
+                     detail_fields={"drugs": drugs, "evidence": evidence, "held_back_note": note})
+
+
+def _tried_note(details: Details, template: str, drugs: Sequence[str],
+               skip: Sequence[str] = ()) -> str:
+    """Which of ``drugs`` are not offered again, and why (CQL "Tried Agents"); ``skip``: the
+    reasons the card already states."""
+    reasons = content.content()["tried_reasons"]
+    named = [f"{t['drug']} ({reasons.get(t['reason'], t['reason'])})"
+             for t in details.get("triedAgents") or []
+             if t["drug"] in drugs and t["reason"] not in skip
+             and t["drug"] != details.get("currentTrialIngredient")]
+    return content.render(template, agents=_join(named)) if named else ""
+
+
+def _held_back_note(details: Details, suggestion_code: str, template: str) -> str:
+    """Candidates a patient state holds back (alcohol use disorder, hypothyroidism ...): the
+    removed candidates whose rules are warnings, named with the rule."""
+    words = content.content()["rule_reasons"]
+    held = [f"{r['drug']} ({', '.join(words.get(rule, rule) for rule in r['rules'])})"
+            for r in details.get("removedCandidates") or []
+            if r["drug"] in _CANDIDATES.get(suggestion_code, set())]
+    return content.render(template, agents=_join(held)) if held else ""
+
+
+# The candidates each suggestion draws from (Suggestions.cql), for naming what it held back.
+_CANDIDATES = {"augment": {"aripiprazole", "brexpiprazole", "quetiapine", "cariprazine", "lithium",
+                           "liothyronine", "bupropion"}}
 
 
 def _young_adult_note(assessment: Assessment) -> str:
@@ -390,6 +434,12 @@ def _augment_card(assessment: Assessment, details: Details,
         suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
                                       [action("create", content.render(text["action"], **fields), resource)],
                                       recommended=index == 0))
+    current = details.get("currentAugmenters") or []
+    if current:
+        reason += " " + content.render(text["current_augmenters"], agents=_join(current))
+    tried = _tried_note(details, text["tried"], sorted(_CANDIDATES["augment"] - set(current)))
+    held = _held_back_note(details, "augment", text["held_back"])
+    reason = " ".join(p for p in (reason, tried, held) if p)
     fields = {"base_drug": base or "", "agent_count": len(agents), "reason": reason,
               "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
@@ -422,9 +472,14 @@ def _switch_card(assessment: Assessment, details: Details, hook: str,
                                       instruction=content.render(text["instruction"], **fields),
                                       based_on=draft)
         kind, template = ("update", "action_update") if draft is not None else ("create", "action_create")
-        suggestions.append(suggestion(content.render(text["suggestion_label"], **fields),
-                                      [action(kind, content.render(text[template], **fields), resource)]))
+        label = content.render(text["suggestion_label"], **fields)
+        if opt.get("overdoseWarning"):
+            label += text["overdose_label"]
+        if opt.get("renalAdvice"):
+            label += content.render(text["renal_label"], advice=opt["renalAdvice"])
+        suggestions.append(suggestion(label, [action(kind, content.render(text[template], **fields), resource)]))
     maoi_offered = any(o["drugClass"] == "MAOI" for o in options)
+    overdose = any(o.get("overdoseWarning") for o in options)
     # Switch applies to a failed trial, or to a current one that shows non-response after the
     # adequate duration at an adequate dose (RULES.md §12); the card says which.
     reason_key = "reason_failed" if trial.get("failed") else "reason_non_response"
@@ -432,10 +487,21 @@ def _switch_card(assessment: Assessment, details: Details, hook: str,
     fields = {"current_drug": trial["ingredient"], "current_class": trial["class"],
               "reason": content.render(text[reason_key], **names),
               "failed_classes": ", ".join(assessment.get("failedClasses") or []) or "none",
-              "washout_note": content.note("washout") if maoi_offered else "",
+              "washout_note": " ".join(p for p in (
+                  content.note("washout") if maoi_offered else "",
+                  text["overdose_note"] if overdose else "",
+                  _tried_note(details, text["tried"], [o["ingredient"] for o in _SWITCH_OPTIONS],
+                             skip=("failed",))) if p),
               "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
     return make_card("switch-class", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
+
+
+# The switch ingredients of Suggestions.cql "Switch Order" (first and second choices per class),
+# only to name the ones not offered again.
+_SWITCH_OPTIONS = [{"ingredient": i} for i in (
+    "sertraline", "escitalopram", "venlafaxine", "duloxetine", "bupropion", "mirtazapine",
+    "vortioxetine", "imipramine", "nortriptyline", "phenelzine", "tranylcypromine")]
 
 
 def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_id: str,
@@ -454,9 +520,11 @@ def _ect_card(details: Details, crisis: bool, patient_id: str) -> dict[str, Any]
             ("reason_psychotic", details.get("psychoticFeatures")),
             ("reason_suicidality", crisis or details.get("crisisSuicidalIdeationCondition")))
             if present] or [text["reason_either"]])
+        sentence = content.render(content.note("ect_priority_sentence"), reasons=reasons)
+        if any(h["reason"] == "psychotic-features" for h in details.get("heldBack") or []):
+            sentence += " " + content.card_text("augment")["psychotic"]
         fields = {"priority_note": " " + content.render(content.note("ect_priority"), reasons=reasons),
-                  "priority_sentence": content.render(content.note("ect_priority_sentence"),
-                                                      reasons=reasons)}
+                  "priority_sentence": sentence}
     return make_card("ect", summary_fields=fields, detail_fields=fields,
                      suggestions=[_referral(text["suggestion_label"], ECT, patient_id)])
 
