@@ -100,6 +100,7 @@ class SwitchCandidate(TypedDict):
 class RemovedCandidate(TypedDict):
     drug: str
     rules: list[str]
+    suggestion: str  # the suggestion the drug was a candidate of
 
 
 class TriedAgent(TypedDict):
@@ -107,6 +108,7 @@ class TriedAgent(TypedDict):
 
     drug: str
     reason: str
+    candidateOf: list[str]  # the suggestions it would be a candidate of (augment, switch-class)
 
 
 class HeldBack(TypedDict):

@@ -71,7 +71,7 @@ def test_extend_trial_states_the_reassessment_date(rules: TrdRules) -> None:
 def test_seizure_disorder_removes_bupropion(rules: TrdRules) -> None:
     details = rules.assess(patient("seizure-disorder.json"), AS_OF)["details"]
     assert all(a["agent"] != "bupropion" for a in details["augmentationAgents"])
-    assert {"drug": "bupropion", "rules": ["bupropion-seizure"]} in details["removedCandidates"]
+    assert {"drug": "bupropion", "rules": ["bupropion-seizure"], "suggestion": "augment"} in details["removedCandidates"]
 
 
 def test_draft_maoi_on_top_of_an_ssri_is_critical(rules: TrdRules) -> None:

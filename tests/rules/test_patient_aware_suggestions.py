@@ -58,7 +58,7 @@ def test_current_aripiprazole_is_not_offered_again(rules: TrdRules) -> None:
     assert "augment" in got["suggestions"]
     assert "aripiprazole" not in agents(got)
     assert got["details"]["currentAugmenters"] == ["aripiprazole"]
-    assert {"drug": "aripiprazole", "reason": "taking-now"} in got["details"]["triedAgents"]
+    assert {"drug": "aripiprazole", "reason": "taking-now", "candidateOf": ["augment"]} in got["details"]["triedAgents"]
 
 
 def test_current_lithium_is_not_offered_again(rules: TrdRules) -> None:
@@ -70,7 +70,7 @@ def test_current_lithium_is_not_offered_again(rules: TrdRules) -> None:
 def test_augmenter_stopped_in_the_episode_is_named_not_offered(rules: TrdRules) -> None:
     got = assess(rules, statement(met(), "89013", date(2024, 10, 1), date(2025, 1, 31), 5))
     assert "aripiprazole" not in agents(got)
-    assert {"drug": "aripiprazole", "reason": "tried-in-episode"} in got["details"]["triedAgents"]
+    assert {"drug": "aripiprazole", "reason": "tried-in-episode", "candidateOf": ["augment"]} in got["details"]["triedAgents"]
     assert got["details"]["currentAugmenters"] == []
 
 
@@ -84,7 +84,7 @@ def test_not_tolerated_ssri_gives_way_to_another_ssri(rules: TrdRules) -> None:
     assert "switch-class" in got["suggestions"]
     assert "sertraline" not in switches(got)
     assert switches(got)[0] == "escitalopram"
-    assert {"drug": "sertraline", "reason": "not-tolerated"} in got["details"]["triedAgents"]
+    assert {"drug": "sertraline", "reason": "not-tolerated", "candidateOf": ["switch-class"]} in got["details"]["triedAgents"]
 
 
 # ---- 4. serotonin-syndrome pairs by pharmacology ------------------------------------------
@@ -144,7 +144,7 @@ def test_alcohol_use_disorder_reviews_first_and_holds_back_bupropion(rules: TrdR
     got = assess(rules, met().condition("F10.20"))
     assert got["suggestions"][0] == "review-diagnosis"
     assert "bupropion" not in agents(got)
-    assert {"drug": "bupropion", "rules": ["bupropion-alcohol"]} in got["details"]["removedCandidates"]
+    assert {"drug": "bupropion", "rules": ["bupropion-alcohol"], "suggestion": "augment"} in got["details"]["removedCandidates"]
     assert "bupropion-alcohol" in got["safety"]
 
 
@@ -158,7 +158,7 @@ def test_hypothyroidism_holds_back_liothyronine(rules: TrdRules) -> None:
     got = assess(rules, met().condition("E03.9"))
     assert got["suggestions"][0] == "review-diagnosis"
     assert "liothyronine" not in agents(got)
-    assert {"drug": "liothyronine", "rules": ["liothyronine-hypothyroidism"]} in got["details"]["removedCandidates"]
+    assert {"drug": "liothyronine", "rules": ["liothyronine-hypothyroidism"], "suggestion": "augment"} in got["details"]["removedCandidates"]
 
 
 # ---- 2. TCAs and MAOIs with suicidality ---------------------------------------------------
@@ -220,7 +220,7 @@ def test_desvenlafaxine_is_not_raised_past_its_renal_maximum(rules: TrdRules) ->
     d = with_egfr(statement(Data().mdd(), "734064", date(2025, 3, 1), None, 25), 20)
     got = assess(rules, d)
     assert "optimize-dose" not in got["suggestions"]
-    assert {"drug": "desvenlafaxine", "rules": ["renal-dose"]} in got["details"]["removedCandidates"]
+    assert {"drug": "desvenlafaxine", "rules": ["renal-dose"], "suggestion": "optimize-dose"} in got["details"]["removedCandidates"]
     normal = assess(rules, statement(Data().mdd(), "734064", date(2025, 3, 1), None, 25))
     assert "optimize-dose" in normal["suggestions"]
 

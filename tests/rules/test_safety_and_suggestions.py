@@ -69,7 +69,7 @@ def test_older_adult_never_offered_a_tca(rules: TrdRules) -> None:
     got = assess(rules, met(birth="1950-01-01"))
     classes = [c["drugClass"] for c in got["details"]["switchCandidates"]]
     assert "TCA" not in classes
-    assert {"drug": "imipramine", "rules": ["older-adult"]} in got["details"]["removedCandidates"]
+    assert {"drug": "imipramine", "rules": ["older-adult"], "suggestion": "switch-class"} in got["details"]["removedCandidates"]
     assert "older-adult" in got["safety"]
 
 

@@ -364,14 +364,15 @@ def _adherence_card(assessment: Assessment, details: Details) -> dict[str, Any] 
                      detail_fields={"drugs": drugs, "evidence": evidence, "held_back_note": note})
 
 
-def _tried_note(details: Details, template: str, drugs: Sequence[str],
-               skip: Sequence[str] = ()) -> str:
-    """Which of ``drugs`` are not offered again, and why (CQL "Tried Agents"); ``skip``: the
-    reasons the card already states."""
+def _tried_note(details: Details, template: str, suggestion_code: str,
+               skip: Sequence[str] = (), named_already: Sequence[str] = ()) -> str:
+    """Which candidates of the suggestion are not offered again, and why (CQL "Tried
+    Agents"); ``skip``: the reasons the card already states, ``named_already``: the drugs."""
     reasons = content.content()["tried_reasons"]
     named = [f"{t['drug']} ({reasons.get(t['reason'], t['reason'])})"
              for t in details.get("triedAgents") or []
-             if t["drug"] in drugs and t["reason"] not in skip
+             if suggestion_code in t["candidateOf"] and t["reason"] not in skip
+             and t["drug"] not in named_already
              and t["drug"] != details.get("currentTrialIngredient")]
     return content.render(template, agents=_join(named)) if named else ""
 
@@ -382,13 +383,8 @@ def _held_back_note(details: Details, suggestion_code: str, template: str) -> st
     words = content.content()["rule_reasons"]
     held = [f"{r['drug']} ({', '.join(words.get(rule, rule) for rule in r['rules'])})"
             for r in details.get("removedCandidates") or []
-            if r["drug"] in _CANDIDATES.get(suggestion_code, set())]
+            if r["suggestion"] == suggestion_code]
     return content.render(template, agents=_join(held)) if held else ""
-
-
-# The candidates each suggestion draws from (Suggestions.cql), for naming what it held back.
-_CANDIDATES = {"augment": {"aripiprazole", "brexpiprazole", "quetiapine", "cariprazine", "lithium",
-                           "liothyronine", "bupropion"}}
 
 
 def _young_adult_note(assessment: Assessment) -> str:
@@ -437,7 +433,7 @@ def _augment_card(assessment: Assessment, details: Details,
     current = details.get("currentAugmenters") or []
     if current:
         reason += " " + content.render(text["current_augmenters"], agents=_join(current))
-    tried = _tried_note(details, text["tried"], sorted(_CANDIDATES["augment"] - set(current)))
+    tried = _tried_note(details, text["tried"], "augment", named_already=current)
     held = _held_back_note(details, "augment", text["held_back"])
     reason = " ".join(p for p in (reason, tried, held) if p)
     fields = {"base_drug": base or "", "agent_count": len(agents), "reason": reason,
@@ -490,18 +486,10 @@ def _switch_card(assessment: Assessment, details: Details, hook: str,
               "washout_note": " ".join(p for p in (
                   content.note("washout") if maoi_offered else "",
                   text["overdose_note"] if overdose else "",
-                  _tried_note(details, text["tried"], [o["ingredient"] for o in _SWITCH_OPTIONS],
-                             skip=("failed",))) if p),
+                  _tried_note(details, text["tried"], "switch-class", skip=("failed",))) if p),
               "draft_note": _draft_note(dropped),
               "young_adult_note": _young_adult_note(assessment)}
     return make_card("switch-class", summary_fields=fields, detail_fields=fields, suggestions=suggestions)
-
-
-# The switch ingredients of Suggestions.cql "Switch Order" (first and second choices per class),
-# only to name the ones not offered again.
-_SWITCH_OPTIONS = [{"ingredient": i} for i in (
-    "sertraline", "escitalopram", "venlafaxine", "duloxetine", "bupropion", "mirtazapine",
-    "vortioxetine", "imipramine", "nortriptyline", "phenelzine", "tranylcypromine")]
 
 
 def _referral(label: str, service: tuple[str, tuple[str, str] | None], patient_id: str,
