@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gen_knowledge import dump  # one JSON layout for every generated file
+
 CQL_DIR = Path(__file__).resolve().parent.parent
 SOURCES = CQL_DIR / "knowledge" / "vsac"
 OUT = CQL_DIR / "valuesets"
@@ -138,10 +140,6 @@ def import_json(path: Path, used_by: str, source: str) -> Path:
     target = SOURCES / f"{oid}.tsv"
     target.write_text("\n".join(lines) + "\n", "utf-8")
     return target
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from trd_builders import AS_OF, RX, Data
+from trd_builders import AS_OF, RX, Data, met
 
 from trd_cds.rules import TrdRules
 
@@ -18,14 +18,6 @@ PLAIN_KEYS = {"ruleId", "indicator", "orderId", "drug", "washoutDaysLeft", "dail
 @pytest.fixture(scope="module")
 def rules() -> TrdRules:
     return TrdRules.load()
-
-
-def met() -> Data:
-    """Failed sertraline, then venlafaxine taken now without response: TRD met."""
-    d = Data().mdd()
-    d.med("sertraline", date(2024, 6, 1), date(2024, 8, 31), 100).phq9(date(2024, 6, 1), 20).phq9(date(2024, 8, 25), 19)
-    d.med("venlafaxine", date(2024, 9, 10), None, 150).phq9(date(2025, 5, 20), 18)
-    return d
 
 
 def stage_three() -> Data:

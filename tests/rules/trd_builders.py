@@ -67,3 +67,11 @@ class Data:
                          "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
                          "effectiveDateTime": iso(when),
                          "valueQuantity": {"value": value, "unit": unit, "code": unit}})
+
+
+def met() -> Data:
+    """Failed sertraline, then venlafaxine taken now without response: TRD met."""
+    d = Data().mdd()
+    d.med("sertraline", date(2024, 6, 1), date(2024, 8, 31), 100).phq9(date(2024, 6, 1), 20).phq9(date(2024, 8, 25), 19)
+    d.med("venlafaxine", date(2024, 9, 10), None, 150).phq9(date(2025, 5, 20), 18)
+    return d
